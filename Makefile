@@ -1,0 +1,34 @@
+# Two entry points: `make demo` and `make test`. Each installs what it needs into $(VENV).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+demo: $(VENV)/.installed
+	@mkdir -p demo-out
+	$(BIN)/labelaudit scan fixtures/cifar10-test-slice.csv --id-col id --top 10 \
+		-o demo-out/report.parquet --summary demo-out/summary.json
+	@echo "report: demo-out/report.parquet  summary: demo-out/summary.json"
+
+test: $(VENV)/.installed
+	$(BIN)/ruff check labelaudit tests benchmarks
+	$(BIN)/pytest -q -n 2 -p no:cacheprovider
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check labelaudit tests benchmarks
+	$(BIN)/ruff format --check labelaudit tests benchmarks
+
+bench: $(VENV)/.installed
+	$(PY) -m pip install -q -e '.[bench]'
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) demo-out build *.egg-info

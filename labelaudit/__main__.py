@@ -1,0 +1,3 @@
+from labelaudit.cli.app import main
+
+main()

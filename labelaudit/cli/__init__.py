@@ -1,0 +1,1 @@
+"""Command-line interface: parse, read, call the API, write."""

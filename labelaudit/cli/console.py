@@ -1,0 +1,24 @@
+"""The stderr console: messages and tables go here, stdout carries data only."""
+
+from __future__ import annotations
+
+import sys
+from functools import lru_cache
+
+from rich.console import Console
+
+
+@lru_cache(maxsize=1)
+def stderr_console() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=False)
+
+
+def error(message: str) -> None:
+    """One line on stderr, no traceback."""
+    sys.stderr.write(f"labelaudit: error: {message}\n")
+    sys.stderr.flush()
+
+
+def warn(message: str) -> None:
+    sys.stderr.write(f"labelaudit: warning: {message}\n")
+    sys.stderr.flush()

@@ -1,0 +1,1 @@
+"""Pure numpy/numba algorithms: arrays in, arrays out, no I/O."""

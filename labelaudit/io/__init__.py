@@ -1,0 +1,1 @@
+"""Readers and writers; every write is atomic."""

@@ -1,0 +1,1 @@
+"""Report rendering: terminal tables and report frames."""
