@@ -1,0 +1,226 @@
+"""Turn a table (plus an optional probabilities file) into label indices and a probability matrix.
+
+Every problem raises a one-line :class:`InputError` naming the file, column and row.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from labelaudit.errors import ColumnError, InputError, InvalidProbabilitiesError, UsageError
+from labelaudit.io.readers import read_npy, read_table
+
+
+@dataclass(frozen=True)
+class Probabilities:
+    """A probability matrix and the class name of each column."""
+
+    matrix: np.ndarray  # N x K, float32 or float64, C-contiguous
+    class_names: list[str]
+    columns: list[str]  # source column names (or "column k" for .npy)
+    source: str
+
+
+def display_name(path: str) -> str:
+    return "<stdin>" if path == "-" else path
+
+
+def _glob_affixes(pattern: str) -> tuple[str, str]:
+    """The literal prefix and suffix of a glob (`p_*` -> (`p_`, ``))."""
+    match = re.search(r"[*?\[]", pattern)
+    if match is None:
+        return pattern, ""
+    prefix = pattern[: match.start()]
+    last = max(pattern.rfind("*"), pattern.rfind("?"), pattern.rfind("]"))
+    suffix = pattern[last + 1 :]
+    return prefix, suffix
+
+
+def match_columns(frame: pd.DataFrame, pattern: str, source: str, option: str) -> tuple[list[str], list[str]]:
+    """Columns matching ``pattern`` in table order, and their class names (the glob's literal affixes removed)."""
+    columns = [str(c) for c in frame.columns if fnmatch.fnmatchcase(str(c), pattern)]
+    if not columns:
+        shown = ", ".join(map(str, list(frame.columns)[:12]))
+        more = ", ..." if len(frame.columns) > 12 else ""
+        raise ColumnError(f"{source}: no columns match {option} {pattern!r} (columns: {shown}{more})")
+    prefix, suffix = _glob_affixes(pattern)
+    names = []
+    for column in columns:
+        name = column[len(prefix) :] if prefix and column.startswith(prefix) else column
+        if suffix and name.endswith(suffix):
+            name = name[: -len(suffix)]
+        names.append(name or column)
+    if len(set(names)) != len(names):
+        raise ColumnError(f"{source}: columns matching {pattern!r} give duplicate class names")
+    return columns, names
+
+
+def numeric_matrix(frame: pd.DataFrame, columns: Sequence[str], source: str, *, row_offset: int = 0) -> np.ndarray:
+    """The named columns as one float C-contiguous matrix; non-numeric or missing values name row and column."""
+    for column in columns:
+        series = frame[column]
+        if not (pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)):
+            converted = pd.to_numeric(series, errors="coerce")
+            bad = converted.isna() & series.notna()
+            if bad.any():
+                row = int(np.flatnonzero(bad.to_numpy())[0])
+                raise InvalidProbabilitiesError(
+                    f"{source}: column {column!r} row {row + row_offset}: "
+                    f"{series.iloc[row]!r} is not a number"
+                )
+    dtypes = {frame[c].dtype for c in columns}
+    dtype = np.float32 if dtypes == {np.dtype(np.float32)} else np.float64
+    matrix = np.empty((len(frame), len(columns)), dtype=dtype)
+    for k, column in enumerate(columns):
+        values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=dtype, na_value=np.nan)
+        matrix[:, k] = values
+    finite = np.isfinite(matrix)
+    if not finite.all():
+        row, k = np.argwhere(~finite)[0]
+        what = "missing" if np.isnan(matrix[row, k]) else "infinite"
+        raise InvalidProbabilitiesError(f"{source}: column {columns[k]!r} row {int(row) + row_offset}: value is {what}")
+    return matrix
+
+
+def load_probabilities(
+    frame: pd.DataFrame,
+    data_name: str,
+    *,
+    probs_path: str | None,
+    prob_cols: str,
+    id_col: str | None,
+    class_names: Sequence[str] | None,
+    input_format: str | None = None,
+) -> Probabilities:
+    """Probabilities from columns of ``frame`` or from ``probs_path`` (.npy by row, or a table by row / by id)."""
+    if probs_path is None:
+        columns, names = match_columns(frame, prob_cols, data_name, "--prob-cols")
+        return Probabilities(numeric_matrix(frame, columns, data_name), names, columns, data_name)
+
+    if probs_path.lower().endswith(".npy"):
+        array = read_npy(probs_path)
+        if array.ndim != 2:
+            raise InvalidProbabilitiesError(f"{probs_path}: expected a 2-D array (rows x classes), got shape {array.shape}")
+        if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
+            raise InvalidProbabilitiesError(f"{probs_path}: array of {array.dtype} is not numeric")
+        if len(array) != len(frame):
+            raise InputError(f"{probs_path}: has {len(array)} rows but {data_name} has {len(frame)}")
+        if array.dtype not in (np.float32, np.float64):
+            array = array.astype(np.float64)
+        array = np.ascontiguousarray(array)
+        bad = ~np.isfinite(array)
+        if bad.any():
+            row, k = np.argwhere(bad)[0]
+            raise InvalidProbabilitiesError(f"{probs_path}: row {int(row)} column {int(k)}: value is not finite")
+        num_classes = array.shape[1]
+        if class_names is not None:
+            if len(class_names) != num_classes:
+                raise UsageError(f"--classes names {len(class_names)} classes but {probs_path} has {num_classes} columns")
+            names = list(class_names)
+        else:
+            names = [str(k) for k in range(num_classes)]
+        return Probabilities(array, names, [f"column {k}" for k in range(num_classes)], probs_path)
+
+    table = read_table(probs_path, None if Path(probs_path).suffix else input_format)
+    columns, names = match_columns(table, prob_cols, probs_path, "--prob-cols")
+    if id_col is not None and id_col in table.columns:
+        if id_col not in frame.columns:
+            raise ColumnError(f"{data_name}: no column {id_col!r} (--id-col) to join {probs_path} on")
+        keys = table[id_col].astype(str)
+        duplicated = keys.duplicated()
+        if duplicated.any():
+            raise InputError(f"{probs_path}: id {keys[duplicated].iloc[0]!r} appears more than once in {id_col!r}")
+        position = pd.Index(keys).get_indexer(frame[id_col].astype(str))
+        missing = position < 0
+        if missing.any():
+            row = int(np.flatnonzero(missing)[0])
+            raise InputError(
+                f"{probs_path}: no probabilities for id {frame[id_col].iloc[row]!r} "
+                f"({data_name} row {row}; {int(missing.sum())} ids missing)"
+            )
+        table = table.iloc[position].reset_index(drop=True)
+    elif len(table) != len(frame):
+        raise InputError(f"{probs_path}: has {len(table)} rows but {data_name} has {len(frame)} (use --id-col to join)")
+    return Probabilities(numeric_matrix(table, columns, probs_path), names, columns, probs_path)
+
+
+def _is_integer_like(series: pd.Series) -> bool:
+    if pd.api.types.is_bool_dtype(series):
+        return False
+    if pd.api.types.is_integer_dtype(series):
+        return True
+    if pd.api.types.is_float_dtype(series):
+        values = series.to_numpy()
+        return bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)))
+    return False
+
+
+def encode_labels(series: pd.Series, class_names: list[str], source: str, column: str) -> tuple[np.ndarray, list[str]]:
+    """Label indices into ``class_names``.
+
+    String labels are matched to class names. Integer labels are matched to class names when every class name
+    is an integer (``p_1, p_2`` with labels 1, 2); otherwise they index the probability columns in order.
+    When ``class_names`` are the placeholders of a .npy file and the labels are strings, the sorted distinct
+    labels become the class names (their count must equal the number of columns).
+    """
+    missing = series.isna().to_numpy()
+    if missing.any():
+        row = int(np.flatnonzero(missing)[0])
+        raise ColumnError(f"{source}: column {column!r} row {row}: label is missing")
+    num_classes = len(class_names)
+    if _is_integer_like(series):
+        values = series.to_numpy().astype(np.int64)
+        names_are_ints = all(re.fullmatch(r"-?\d+", n) for n in class_names)
+        if names_are_ints and class_names != [str(k) for k in range(num_classes)]:
+            lookup = {int(n): k for k, n in enumerate(class_names)}
+            encoded = np.array([lookup.get(int(v), -1) for v in values], dtype=np.int64)
+            bad = encoded < 0
+            if bad.any():
+                row = int(np.flatnonzero(bad)[0])
+                raise ColumnError(
+                    f"{source}: column {column!r} row {row}: label {int(values[row])} is not a class "
+                    f"(classes: {', '.join(class_names)})"
+                )
+            return encoded, class_names
+        bad = (values < 0) | (values >= num_classes)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise ColumnError(
+                f"{source}: column {column!r} row {row}: label {int(values[row])} is outside [0, {num_classes})"
+            )
+        return values, class_names
+    text = series.astype(str).str.strip()
+    placeholder = class_names == [str(k) for k in range(num_classes)]
+    distinct = sorted(text.unique())
+    if placeholder and not set(distinct) <= set(class_names):
+        if len(distinct) != num_classes:
+            raise UsageError(
+                f"{source}: {len(distinct)} distinct labels but the probabilities have {num_classes} columns; "
+                "name the columns in order with --classes"
+            )
+        class_names = distinct
+    lookup = {name: k for k, name in enumerate(class_names)}
+    codes = text.map(lookup)
+    bad = codes.isna().to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise ColumnError(
+            f"{source}: column {column!r} row {row}: {text.iloc[row]!r} is not a class with probabilities "
+            f"(classes: {', '.join(class_names[:20])}{', ...' if num_classes > 20 else ''})"
+        )
+    return codes.to_numpy().astype(np.int64), class_names
+
+
+def require_column(frame: pd.DataFrame, column: str, source: str, option: str) -> pd.Series:
+    if column not in frame.columns:
+        shown = ", ".join(map(str, list(frame.columns)[:12]))
+        more = ", ..." if len(frame.columns) > 12 else ""
+        raise ColumnError(f"{source}: no column {column!r} ({option}); columns are: {shown}{more}")
+    return frame[column]
