@@ -24,7 +24,7 @@ def handle_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         quiet = bool(kwargs.get("quiet", False))
 
-        def show_warning(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
+        def show_warning(message, category, filename, lineno, file=None, line=None):
             if not quiet and issubclass(category, LabelauditWarning):
                 warn(str(message))
 
