@@ -233,6 +233,7 @@ def scan(
     sort: str = typer.Option("row", "--sort", help="Report row order: row (input order) or rank."),
     issues_only: bool = typer.Option(False, "--issues-only", help="Write only the rows flagged as issues."),
     summary_path: str | None = typer.Option(None, "--summary", help="Write the dataset summary as JSON here."),
+    html_path: str | None = typer.Option(None, "--html", help="Write a self-contained HTML report here."),
     max_issues: int | None = typer.Option(None, "--max-issues", help="Gate: exit 1 if more issues than this."),
     max_issue_rate: float | None = typer.Option(
         None, "--max-issue-rate", help="Gate: exit 1 if the share of flagged rows exceeds this."
@@ -270,8 +271,13 @@ def scan(
         raise UsageError(f"--sort must be 'row' or 'rank', not {sort!r}")
     _check_choices(opts)
     out_fmt = output_format_for(output, fmt) if (output is not None or fmt is not None) else None
-    if summary_path is not None and output is not None and summary_path == output:
-        raise UsageError("--summary and -o name the same file")
+    named = [p for p in (output, summary_path, html_path) if p is not None and p != "-"]
+    if len(set(named)) != len(named):
+        raise UsageError("-o, --summary and --html must name different files")
+    from labelaudit.io.writers import check_writable
+
+    for path in named:
+        check_writable(path)
     if label_cols is not None and not multi_label:
         raise UsageError("--label-cols needs --multi-label")
     accepted = _baseline_keys(baseline, "id" if id_col else "row") if baseline else set()
@@ -287,7 +293,7 @@ def scan(
         result = run_single_label(frame, opts)
 
     _emit(result, opts, output=output, out_fmt=out_fmt, sort=sort, issues_only=issues_only,
-          summary_path=summary_path, top=top, quiet=quiet, started=started)
+          summary_path=summary_path, html_path=html_path, top=top, quiet=quiet, started=started)
 
     issues = result.report["is_label_issue"].to_numpy()
     if accepted:
@@ -304,7 +310,8 @@ def scan(
 
 
 def _emit(result: ScanResult, opts: ScanOptions, *, output: str | None, out_fmt: str | None, sort: str,
-          issues_only: bool, summary_path: str | None, top: int, quiet: bool, started: float) -> None:
+          issues_only: bool, summary_path: str | None, html_path: str | None, top: int, quiet: bool,
+          started: float) -> None:
     from labelaudit.cli.console import stderr_console
     from labelaudit.io.writers import write_frame, write_json
     from labelaudit.report.table import full_table, issues_table, print_scan_summary
@@ -325,6 +332,14 @@ def _emit(result: ScanResult, opts: ScanOptions, *, output: str | None, out_fmt:
     }
     if summary_path is not None:
         write_json({"schema": result.schema.replace("/", ".summary/"), **metadata}, summary_path)
+    if html_path is not None:
+        from labelaudit.io.writers import atomic_path
+        from labelaudit.report.html import render_html
+
+        document = render_html(result.report, result.summary, metadata, table_columns=result.table_columns,
+                               title="labelaudit scan", top=max(top, 100))
+        with atomic_path(html_path) as tmp:
+            tmp.write_text(document, encoding="utf-8")
     if out_fmt is not None:
         if out_fmt == "table":
             text = full_table(report)

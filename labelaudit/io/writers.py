@@ -41,6 +41,18 @@ def output_format_for(path: str | None, forced: str | None) -> str:
     return fmt
 
 
+def check_writable(path: str | os.PathLike[str]) -> None:
+    """Fail early, before any work, when ``path`` cannot be written (missing directory, or a directory)."""
+    target = Path(path)
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputFileError(f"{target}: directory {parent} does not exist")
+    if target.is_dir():
+        raise InputFileError(f"{target}: is a directory, expected a file name")
+    if not os.access(parent, os.W_OK):
+        raise InputFileError(f"{target}: directory {parent} is not writable")
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it over ``path``, on failure delete it."""
