@@ -21,7 +21,7 @@ class _Collector(HTMLParser):
         self._cell: list[str] | None = None
         self._in_heading = False
 
-    def handle_starttag(self, tag, attrs):  # noqa: ANN001
+    def handle_starttag(self, tag, attrs):
         self.tags.append((tag, dict(attrs)))
         if tag == "table":
             self.tables.append([])
@@ -33,7 +33,7 @@ class _Collector(HTMLParser):
             self._in_heading = True
             self.headings.append("")
 
-    def handle_endtag(self, tag):  # noqa: ANN001
+    def handle_endtag(self, tag):
         if tag in ("td", "th") and self._cell is not None and self._row is not None:
             self._row.append("".join(self._cell).strip())
             self._cell = None
@@ -43,7 +43,7 @@ class _Collector(HTMLParser):
         elif tag == "h2":
             self._in_heading = False
 
-    def handle_data(self, data):  # noqa: ANN001
+    def handle_data(self, data):
         if self._cell is not None:
             self._cell.append(data)
         if self._in_heading:
