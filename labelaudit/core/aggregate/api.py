@@ -1,0 +1,407 @@
+"""`aggregate`: consensus labels, their quality and annotator quality from several annotators per item."""
+
+from __future__ import annotations
+
+import json
+import numbers
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from labelaudit.core.aggregate.base import MethodFit, vote_counts
+from labelaudit.core.aggregate.crowdlab import crowdlab
+from labelaudit.core.aggregate.data import Annotations, _common_type, canonical_values, id_key
+from labelaudit.core.aggregate.dawid_skene import (
+    DEFAULT_DIAGONAL,
+    DEFAULT_PRIOR_SMOOTHING,
+    DEFAULT_SMOOTHING,
+    confusion_matrices,
+    dawid_skene,
+)
+from labelaudit.core.aggregate.majority import majority_vote
+from labelaudit.core.aggregate.quality import (
+    AnnotatorMetrics,
+    ItemMetrics,
+    annotator_metrics,
+    item_metrics,
+    majority_vote_regime,
+)
+from labelaudit.core.aggregate.wawa import wawa
+from labelaudit.errors import InputError, InvalidProbabilitiesError, LabelauditWarning, UsageError
+
+METHODS = ("auto", "majority", "wawa", "dawid-skene", "one-coin", "crowdlab")
+ITEM_COLUMNS = ("item", "consensus_label", "consensus_quality", "agreement", "num_annotations", "is_tie",
+                "runner_up_label", "confusion_probability")
+ANNOTATOR_COLUMNS = ("annotator", "quality", "agreement", "num_annotations", "num_items", "worst_class",
+                     "worst_class_accuracy")
+
+
+@dataclass
+class AggregateResult:
+    """Everything :func:`aggregate` estimated.
+
+    Attributes
+    ----------
+    items : pandas.DataFrame
+        One row per item (sorted by item id), columns :data:`ITEM_COLUMNS`.
+    annotators : pandas.DataFrame
+        One row per annotator (sorted by id), columns :data:`ANNOTATOR_COLUMNS` plus ``confusion_matrix`` (JSON
+        text, rows = true class, columns = given label, classes in ``summary["classes"]`` order) for the
+        Dawid-Skene methods.
+    summary : dict
+        Method, convergence, class prior, majority-vote regime, warnings and per-annotator statistics; JSON-ready.
+    posterior : numpy.ndarray, shape (I, K)
+        Each item's class probabilities under the method that ran.
+    annotations : Annotations
+        The canonical annotations (with every class of the probabilities, if any).
+    fit : MethodFit
+    """
+
+    items: pd.DataFrame
+    annotators: pd.DataFrame
+    summary: dict[str, Any]
+    posterior: np.ndarray
+    annotations: Annotations
+    fit: MethodFit
+    item_metrics: ItemMetrics = field(repr=False)
+    annotator_metrics: AnnotatorMetrics = field(repr=False)
+    pred_probs: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def method(self) -> str:
+        return self.fit.method
+
+    @property
+    def classes(self) -> np.ndarray:
+        return self.annotations.classes
+
+    def confusion_matrices(self) -> np.ndarray | None:
+        """``pi[j, k, l] = P(annotator j says l | true class k)`` for the Dawid-Skene methods, else None."""
+        return confusion_matrices(self.fit)
+
+
+def check_parameters(*, method: str, seed: int, max_iter: int, tol: float, smoothing: float, diagonal: float,
+                     prior_smoothing: float, has_probs: bool) -> None:
+    """Validate every parameter up front; raise one :class:`UsageError` naming the first bad one."""
+    if method not in METHODS:
+        raise UsageError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+    if method == "crowdlab" and not has_probs:
+        raise UsageError("method 'crowdlab' needs model probabilities (--probs)")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise UsageError(f"seed must be a non-negative integer, not {seed!r}")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 1:
+        raise UsageError(f"max_iter must be an integer >= 1, not {max_iter!r}")
+    if not (isinstance(tol, numbers.Real) and np.isfinite(tol) and tol > 0):
+        raise UsageError(f"tol must be a positive number, not {tol!r}")
+    for name, value in (("smoothing", smoothing), ("diagonal", diagonal), ("prior_smoothing", prior_smoothing)):
+        if not (isinstance(value, numbers.Real) and np.isfinite(value) and value >= 0):
+            raise UsageError(f"{name} must be a number >= 0, not {value!r}")
+
+
+def resolve_method(method: str, has_probs: bool) -> str:
+    """``auto`` is ``crowdlab`` with model probabilities, ``dawid-skene`` without."""
+    if method != "auto":
+        return method
+    return "crowdlab" if has_probs else "dawid-skene"
+
+
+def aggregate(
+    annotations: Annotations,
+    *,
+    method: str = "auto",
+    pred_probs: np.ndarray | None = None,
+    seed: int = 0,
+    max_iter: int = 100,
+    tol: float = 1e-7,
+    smoothing: float = DEFAULT_SMOOTHING,
+    diagonal: float = DEFAULT_DIAGONAL,
+    prior_smoothing: float = DEFAULT_PRIOR_SMOOTHING,
+) -> AggregateResult:
+    """Consensus labels and annotator quality from several annotators per item.
+
+    Parameters
+    ----------
+    annotations : Annotations
+        Build with :meth:`Annotations.from_long`, :meth:`Annotations.from_wide` or
+        :meth:`Annotations.from_arrays`; with model probabilities, first pass both through
+        :func:`align_probabilities`.
+    method : {"auto", "majority", "wawa", "dawid-skene", "one-coin", "crowdlab"}
+        ``auto`` runs ``crowdlab`` when ``pred_probs`` is given and ``dawid-skene`` otherwise. See
+        :func:`~labelaudit.core.aggregate.majority.majority_vote`, :func:`~.wawa.wawa`,
+        :func:`~.dawid_skene.dawid_skene` and :func:`~.crowdlab.crowdlab` for the models.
+    pred_probs : numpy.ndarray, shape (I, K), optional
+        Out-of-fold model probabilities aligned with ``annotations.items`` / ``annotations.classes``. CROWDLAB
+        pools them with the annotators; the other methods use them only to break ties.
+    seed : int
+        Seed of the tie rule (a hash of the seed and the item id: see
+        :func:`~labelaudit.core.aggregate.base.tie_hash_index`). No method draws random numbers otherwise, so
+        the same annotations in any row order give the same result.
+    max_iter, tol, smoothing, diagonal, prior_smoothing
+        EM settings of the Dawid-Skene methods (ignored by the others).
+
+    Returns
+    -------
+    AggregateResult
+        ``items`` (consensus, quality, agreement, ties, runner-up and its confusion probability),
+        ``annotators`` and a JSON-ready ``summary`` including the majority-vote regime.
+
+    Raises
+    ------
+    UsageError
+        A parameter is invalid (checked before any work).
+    InputError
+        ``pred_probs`` has the wrong shape or holds values that are not probabilities.
+    """
+    check_parameters(method=method, seed=seed, max_iter=max_iter, tol=tol, smoothing=smoothing,
+                     diagonal=diagonal, prior_smoothing=prior_smoothing, has_probs=pred_probs is not None)
+    ann = annotations
+    probs = None
+    if pred_probs is not None:
+        probs = np.ascontiguousarray(pred_probs, dtype=np.float64)
+        if probs.shape != (ann.n_items, ann.n_classes):
+            raise InputError(f"pred_probs must have shape ({ann.n_items}, {ann.n_classes}), not {probs.shape}")
+        probs = check_probabilities(probs, "pred_probs")
+    chosen = resolve_method(method, probs is not None)
+
+    mv = majority_vote(ann, pred_probs=probs, seed=seed)
+    if chosen == "majority":
+        fit = mv
+    elif chosen == "wawa":
+        fit = wawa(ann, pred_probs=probs, seed=seed)
+    elif chosen in ("dawid-skene", "one-coin"):
+        fit = dawid_skene(ann, one_coin=chosen == "one-coin", smoothing=smoothing, diagonal=diagonal,
+                          prior_smoothing=prior_smoothing, max_iter=max_iter, tol=tol, seed=seed,
+                          pred_probs=probs)
+    else:
+        assert probs is not None
+        fit = crowdlab(ann, probs, seed=seed)
+    for message in fit.warnings:
+        warnings.warn(message, LabelauditWarning, stacklevel=2)
+
+    counts = vote_counts(ann)
+    annotator_m = annotator_metrics(ann, fit)
+    item_m = item_metrics(ann, fit, counts, annotator_m.reliability)
+    if fit.method in ("majority", "wawa"):
+        # their posteriors are symmetric in the annotators, so they cannot tell annotators apart: take the
+        # accuracies and class prior for the regime check from a one-coin Dawid-Skene fit
+        reference = dawid_skene(ann, one_coin=True, smoothing=smoothing, diagonal=diagonal,
+                                prior_smoothing=prior_smoothing, max_iter=max_iter, tol=tol, seed=seed)
+        accuracy, prior = annotator_metrics(ann, reference).quality, reference.class_prior
+        regime_source = "one-coin"
+    else:
+        accuracy, prior, regime_source = annotator_m.quality, fit.class_prior, fit.method
+    regime = majority_vote_regime(ann, accuracy, prior, fit.consensus, mv.consensus, fit.method)
+    regime["accuracies_from"] = regime_source
+
+    items = _items_frame(ann, fit, item_m)
+    annotators = _annotators_frame(ann, fit, annotator_m)
+    summary = _summary(ann, fit, method, item_m, annotators, regime, probs is not None)
+    return AggregateResult(items, annotators, summary, fit.posterior, ann, fit, item_m, annotator_m, probs)
+
+
+def check_probabilities(matrix: np.ndarray, source: str) -> np.ndarray:
+    """Finite values in [0, 1] whose rows sum to 1 (rows off by more than 1e-3 are rescaled, with a warning)."""
+    bad = ~np.isfinite(matrix)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise InvalidProbabilitiesError(f"{source}: row {int(row)} column {int(col)}: value is not finite")
+    outside = (matrix < -1e-9) | (matrix > 1 + 1e-9)
+    if outside.any():
+        row, col = np.argwhere(outside)[0]
+        raise InvalidProbabilitiesError(
+            f"{source}: row {int(row)} column {int(col)}: {matrix[row, col]:g} is not a probability in [0, 1] "
+            "(logits? apply a softmax first)"
+        )
+    matrix = np.clip(matrix, 0.0, 1.0)
+    sums = matrix.sum(axis=1)
+    if (sums <= 0).any():
+        row = int(np.flatnonzero(sums <= 0)[0])
+        raise InvalidProbabilitiesError(f"{source}: row {row}: probabilities are all zero")
+    off = np.abs(sums - 1.0) > 1e-3
+    if off.any():
+        warnings.warn(f"{source}: {int(off.sum())} row(s) do not sum to 1; rescaled", LabelauditWarning,
+                      stacklevel=3)
+    return np.ascontiguousarray(matrix / sums[:, None])
+
+
+def align_probabilities(
+    annotations: Annotations,
+    items: object,
+    class_names: list[object],
+    matrix: np.ndarray,
+    *,
+    source: str = "probabilities",
+) -> tuple[Annotations, np.ndarray]:
+    """Line up model probabilities (one row per item id, one column per class) with ``annotations``.
+
+    Classes are matched by value (``p_3`` is class ``3`` when labels are integers); classes that only the
+    probabilities know are added to the class set. Every annotated item needs exactly one row and every
+    annotated class a column; rows for items nobody annotated are ignored (with a warning).
+
+    Returns the annotations re-coded against the union of classes and an ``I x K`` matrix in their order.
+    """
+    matrix = np.asarray(matrix, dtype=np.float64)
+    if matrix.ndim != 2 or matrix.shape[1] != len(class_names):
+        raise InputError(f"{source}: expected one column per class ({len(class_names)}), got shape {matrix.shape}")
+    names = canonical_values(pd.Series(list(class_names), dtype=object), integer_strings=True)
+    if len(set(names.tolist())) != len(names):
+        raise InputError(f"{source}: the same class appears in two probability columns")
+    annotated, names = _common_type(annotations.classes, names)
+    name_index = pd.Index(names)
+    missing = name_index.get_indexer(annotated) < 0
+    if missing.any():
+        absent = annotated[np.flatnonzero(missing)[0]]
+        raise InputError(
+            f"{source}: no probability column for class {id_key(absent)!r}, which annotators used "
+            f"(probability classes: {', '.join(id_key(n) for n in names[:20])})"
+        )
+    union = np.array(sorted(set(names.tolist())), dtype=names.dtype)
+    if annotated.dtype != annotations.classes.dtype:
+        annotations = Annotations(**{**annotations.__dict__, "classes": annotated})
+    ann = annotations.with_classes(union)
+    columns = name_index.get_indexer(union)
+    matrix = matrix[:, columns]
+
+    keys = canonical_values(pd.Series(np.asarray(items, dtype=object)))
+    ann_keys, keys = _common_type(ann.items, keys)
+    key_index = pd.Index(keys)
+    if key_index.has_duplicates:
+        dup = key_index[key_index.duplicated()][0]
+        raise InputError(f"{source}: item {id_key(dup)!r} has more than one row")
+    position = key_index.get_indexer(ann_keys)
+    if (position < 0).any():
+        absent_at = np.flatnonzero(position < 0)
+        raise InputError(
+            f"{source}: no probabilities for item {id_key(ann.items[absent_at[0]])!r} "
+            f"({len(absent_at)} annotated item(s) have no row)"
+        )
+    extra = len(keys) - len(ann_keys)
+    if extra > 0:
+        warnings.warn(f"{source}: {extra} row(s) for items nobody annotated were ignored", LabelauditWarning,
+                      stacklevel=2)
+    aligned = np.ascontiguousarray(matrix[position])
+    return ann, check_probabilities(aligned, source)
+
+
+# ---------------------------------------------------------------------------------------------- frames
+def _values(classes: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Class values for codes, with None where the code is -1."""
+    ok = codes >= 0
+    if ok.all():
+        return classes[codes]
+    out = np.empty(len(codes), dtype=object)
+    out[ok] = classes[codes[ok]]
+    out[~ok] = None
+    return out
+
+
+def _items_frame(ann: Annotations, fit: MethodFit, m: ItemMetrics) -> pd.DataFrame:
+    return pd.DataFrame({
+        "item": ann.items,
+        "consensus_label": ann.classes[fit.consensus],
+        "consensus_quality": m.quality.astype(np.float64),
+        "agreement": m.agreement.astype(np.float64),
+        "num_annotations": m.num_annotations,
+        "is_tie": fit.is_tie.astype(bool),
+        "runner_up_label": _values(ann.classes, m.runner_up),
+        "confusion_probability": m.confusion_probability.astype(np.float64),
+    })
+
+
+def _nullable(values: np.ndarray) -> np.ndarray:
+    out = values.astype(object)
+    out[~np.isfinite(values)] = None
+    return out
+
+
+def _annotators_frame(ann: Annotations, fit: MethodFit, m: AnnotatorMetrics) -> pd.DataFrame:
+    frame = pd.DataFrame({
+        "annotator": ann.annotators,
+        "quality": m.quality,
+        "agreement": m.agreement,
+        "num_annotations": m.num_annotations,
+        "num_items": m.num_items,
+        "worst_class": _values(ann.classes, m.worst_class),
+        "worst_class_accuracy": _nullable(m.worst_class_accuracy)
+        if not np.isfinite(m.worst_class_accuracy).all() else m.worst_class_accuracy,
+    })
+    pi = confusion_matrices(fit)
+    if pi is not None:
+        frame["confusion_matrix"] = [json.dumps(np.round(p, 6).tolist()) for p in pi]
+    return frame
+
+
+# ---------------------------------------------------------------------------------------------- summary
+def _clean(value: Any) -> Any:
+    """JSON-ready: numpy scalars to Python, non-finite floats to None, arrays to lists."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [_clean(v) for v in value.tolist()]
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        value = float(value)
+        return value if np.isfinite(value) else None
+    return value
+
+
+def _class_value(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+def _summary(ann: Annotations, fit: MethodFit, requested: str, m: ItemMetrics, annotators: pd.DataFrame,
+             regime: dict[str, Any], has_probs: bool) -> dict[str, Any]:
+    n_i = m.num_annotations
+    classes = [_class_value(c) for c in ann.classes]
+    info = {k: v for k, v in fit.info.items() if not isinstance(v, np.ndarray)}
+    records = []
+    pi = confusion_matrices(fit)
+    for j, row in enumerate(annotators.itertuples(index=False)):
+        record = {
+            "annotator": _class_value(row.annotator),
+            "quality": row.quality,
+            "agreement": row.agreement,
+            "num_annotations": row.num_annotations,
+            "num_items": row.num_items,
+            "worst_class": _class_value(row.worst_class),
+            "worst_class_accuracy": row.worst_class_accuracy,
+        }
+        if pi is not None:
+            record["confusion_matrix"] = np.round(pi[j], 6)
+        records.append(record)
+    quality = m.quality
+    summary = {
+        "method": fit.method,
+        "method_requested": requested,
+        "model_probabilities": has_probs,
+        "num_items": ann.n_items,
+        "num_annotators": ann.n_annotators,
+        "num_annotations": ann.n_annotations,
+        "num_classes": ann.n_classes,
+        "classes": classes,
+        "annotations_per_item": {"min": int(n_i.min()), "mean": float(n_i.mean()), "max": int(n_i.max())},
+        "items_with_one_annotation": int((n_i == 1).sum()),
+        "duplicate_annotations": ann.num_duplicates,
+        "dropped_rows": ann.num_dropped,
+        "num_ties": int(fit.is_tie.sum()),
+        "mean_consensus_quality": float(quality.mean()),
+        "items_below_0.5_quality": int((quality < 0.5).sum()),
+        "class_prior": {id_key(c): float(p) for c, p in zip(ann.classes, fit.class_prior, strict=True)},
+        "fit": info,
+        "majority_vote": regime,
+        "warnings": list(fit.warnings),
+        "annotators": records,
+    }
+    if ann.num_duplicates:
+        summary["warnings"].append(
+            f"{ann.num_duplicates} annotation(s) repeat an (item, annotator) pair; each one was counted"
+        )
+    return _clean(summary)
