@@ -19,51 +19,56 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
-def ds_e_step(item_ptr, annotator_idx, label_idx, log_pi_t, log_prior, posterior):  # pragma: no cover - numba
+def ds_e_step(item_ptr, cell, log_pi_rows, log_prior, posterior, class_mass):  # pragma: no cover
     """E-step of Dawid-Skene: item posteriors in log space; returns the data log-likelihood.
 
-    ``log_prior`` is ``(1, K)`` (one class prior for all items) or ``(I, K)`` (one prior per item).
-    ``posterior`` (``I x K``) is overwritten.
+    ``cell[n] = annotator * K + label`` indexes ``log_pi_rows`` (``log_pi_t`` reshaped to ``(J*K, K)``), so
+    each annotation costs one gather of a contiguous row. ``log_prior`` is ``(1, K)`` (one class prior for all items) or ``(I, K)`` (one prior per item).
+    ``posterior`` (``I x K``) is overwritten, and ``class_mass`` (``K``) receives its column sums.
     """
     n_items = item_ptr.shape[0] - 1
     n_classes = posterior.shape[1]
     per_item = log_prior.shape[0] > 1
     buf = np.empty(n_classes)
+    for k in range(n_classes):
+        class_mass[k] = 0.0
     total = 0.0
     for i in range(n_items):
         row = i if per_item else 0
         for k in range(n_classes):
             buf[k] = log_prior[row, k]
         for n in range(item_ptr[i], item_ptr[i + 1]):
-            j = annotator_idx[n]
-            lab = label_idx[n]
+            lp = log_pi_rows[cell[n]]
             for k in range(n_classes):
-                buf[k] += log_pi_t[j, lab, k]
+                buf[k] += lp[k]
         top = buf[0]
         for k in range(1, n_classes):
             if buf[k] > top:
                 top = buf[k]
         acc = 0.0
         for k in range(n_classes):
-            acc += np.exp(buf[k] - top)
-        lse = top + np.log(acc)
-        total += lse
+            e = np.exp(buf[k] - top)
+            buf[k] = e
+            acc += e
+        total += top + np.log(acc)
+        inv = 1.0 / acc
         for k in range(n_classes):
-            posterior[i, k] = np.exp(buf[k] - lse)
+            p = buf[k] * inv
+            posterior[i, k] = p
+            class_mass[k] += p
     return total
 
 
 @njit(cache=True, nogil=True)
-def ds_m_step_counts(item_idx, annotator_idx, label_idx, posterior, n_annotators):  # pragma: no cover
-    """Expected counts ``counts_t[j, l, k] = sum over annotations of j with label l of T[i, k]``."""
+def ds_m_step_counts(item_idx, cell, posterior, n_cells):  # pragma: no cover
+    """Expected counts ``counts[j*K + l, k] = sum over annotations of j with label l of T[i, k]``."""
     n_classes = posterior.shape[1]
-    counts = np.zeros((n_annotators, n_classes, n_classes))
+    counts = np.zeros((n_cells, n_classes))
     for n in range(item_idx.shape[0]):
-        i = item_idx[n]
-        j = annotator_idx[n]
-        lab = label_idx[n]
+        row = counts[cell[n]]
+        post = posterior[item_idx[n]]
         for k in range(n_classes):
-            counts[j, lab, k] += posterior[i, k]
+            row[k] += post[k]
     return counts
 
 

@@ -87,10 +87,7 @@ def decide(
     class order. Returns ``(consensus, is_tie)``.
     """
     best = scores.max(axis=1)
-    if exact:
-        tied = scores == best[:, None]
-    else:
-        tied = scores >= best[:, None] - TIE_RTOL * np.abs(best[:, None])
+    tied = scores == best[:, None] if exact else scores >= best[:, None] - TIE_RTOL * np.abs(best[:, None])
     n_tied = tied.sum(axis=1)
     consensus = np.argmax(scores, axis=1).astype(np.int64)
     is_tie = n_tied > 1

@@ -87,7 +87,7 @@ def crowdlab(
     rounds = 0
     info: dict[str, object] = {}
     posterior = probs
-    for rounds in range(1, max(1, max_rounds) + 1):  # noqa: B007 - reported after the loop
+    for rounds in range(1, max(1, max_rounds) + 1):
         agrees = (ann.label_idx == consensus[ann.item_idx]) & multi_ann
         agree_j = np.bincount(ann.annotator_idx, weights=agrees.astype(np.float64), minlength=ann.n_annotators)
         pooled = float(agree_j.sum() / max(n_j_multi.sum(), 1.0))

@@ -77,6 +77,25 @@ def id_key(value: object) -> str:
     return str(value)
 
 
+def encode_column(series: pd.Series, *, integer_strings: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, uniques)``: canonical sorted distinct values (see :func:`canonical_values`) and int64 codes.
+
+    Pandas string columns are factorised natively (much faster than going through Python objects).
+    """
+    if pd.api.types.is_string_dtype(series) and series.dtype != object:
+        codes, uniques = pd.factorize(series, sort=True)
+        uniques = np.asarray(uniques, dtype=object)
+        codes = codes.astype(np.int64)
+        if integer_strings and len(uniques) and all(_INT_RE.fullmatch(t) for t in uniques):
+            numbers = uniques.astype(np.int64)
+            order = np.argsort(numbers, kind="stable")
+            rank = np.empty_like(order)
+            rank[order] = np.arange(len(order))
+            return rank[codes], numbers[order]
+        return codes, uniques
+    return _factorize_sorted(canonical_values(series, integer_strings=integer_strings))
+
+
 def _factorize_sorted(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     codes, uniques = pd.factorize(values, sort=True)
     uniques = np.asarray(uniques)
@@ -161,7 +180,11 @@ class Annotations:
         ):
             if codes.min() < 0 or codes.max() >= size:
                 raise InputError(f"{name} codes must be in [0, {size})")
-        order = np.lexsort((label_idx, annotator_idx, item_idx))
+        n_ann, n_cls = max(len(annotators), 1), max(len(classes), 1)
+        if len(items) * n_ann * n_cls < 2**62:
+            order = np.argsort((item_idx * n_ann + annotator_idx) * n_cls + label_idx, kind="stable")
+        else:
+            order = np.lexsort((label_idx, annotator_idx, item_idx))
         item_idx = np.ascontiguousarray(item_idx[order])
         annotator_idx = np.ascontiguousarray(annotator_idx[order])
         label_idx = np.ascontiguousarray(label_idx[order])
@@ -190,23 +213,21 @@ class Annotations:
 
         ``classes`` optionally adds classes nobody used (the union with the labels is taken).
         """
-        item_values = canonical_values(pd.Series(np.asarray(items, dtype=object) if not isinstance(items, pd.Series)
-                                                 else items))
-        annotator_values = canonical_values(
-            annotators if isinstance(annotators, pd.Series) else pd.Series(np.asarray(annotators, dtype=object))
-        )
-        label_series = labels if isinstance(labels, pd.Series) else pd.Series(np.asarray(labels, dtype=object))
-        label_values = canonical_values(label_series, integer_strings=True)
+        def as_series(values: object) -> pd.Series:
+            return values if isinstance(values, pd.Series) else pd.Series(np.asarray(values, dtype=object))
+
+        label_series = as_series(labels)
         if classes is not None:
+            label_values = canonical_values(label_series, integer_strings=True)
             extra = canonical_values(pd.Series(np.asarray(classes, dtype=object)), integer_strings=True)
             label_values, extra = _common_type(label_values, extra)
             combined = np.concatenate([label_values, extra])
             codes, uniques = _factorize_sorted(combined)
             label_codes = codes[: len(label_values)]
         else:
-            label_codes, uniques = _factorize_sorted(label_values)
-        item_codes, item_uniques = _factorize_sorted(item_values)
-        annotator_codes, annotator_uniques = _factorize_sorted(annotator_values)
+            label_codes, uniques = encode_column(label_series, integer_strings=True)
+        item_codes, item_uniques = encode_column(as_series(items))
+        annotator_codes, annotator_uniques = encode_column(as_series(annotators))
         return cls.from_codes(
             item_codes,
             annotator_codes,

@@ -1,0 +1,90 @@
+"""Terminal rendering of `labelaudit aggregate`: the least certain items and a few summary lines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+ITEM_TABLE_COLUMNS = ("item", "consensus_label", "consensus_quality", "agreement", "num_annotations", "is_tie",
+                      "runner_up_label", "confusion_probability")
+_RIGHT = {"consensus_quality", "agreement", "num_annotations", "confusion_probability", "quality",
+          "num_items", "worst_class_accuracy"}
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else ""
+    if isinstance(value, (float, np.floating)):
+        return "" if value != value else f"{value:.4f}"
+    return str(value)
+
+
+def least_certain(items: pd.DataFrame, top: int) -> pd.DataFrame:
+    """The ``top`` items with the lowest consensus quality (ties: higher confusion probability, then item order)."""
+    order = np.lexsort((np.arange(len(items)), -items["confusion_probability"].to_numpy(),
+                        items["consensus_quality"].to_numpy()))
+    return items.iloc[order[:top]]
+
+
+def items_table(items: pd.DataFrame, *, top: int) -> Table:
+    shown = least_certain(items, top)
+    table = Table(title=f"Least certain items (top {min(top, len(items))} of {len(items)})", title_justify="left",
+                  pad_edge=False)
+    for column in ITEM_TABLE_COLUMNS:
+        table.add_column(column, justify="right" if column in _RIGHT else "left", overflow="fold")
+    for record in shown[list(ITEM_TABLE_COLUMNS)].itertuples(index=False):
+        table.add_row(*(_cell(v) for v in record))
+    return table
+
+
+def annotators_table(annotators: pd.DataFrame, *, top: int) -> Table:
+    """The ``top`` annotators with the lowest quality."""
+    order = np.lexsort((np.arange(len(annotators)), annotators["quality"].to_numpy()))
+    shown = annotators.iloc[order[:top]]
+    columns = ["annotator", "quality", "agreement", "num_items", "worst_class", "worst_class_accuracy"]
+    table = Table(title=f"Lowest-quality annotators (top {len(shown)} of {len(annotators)})", title_justify="left",
+                  pad_edge=False)
+    for column in columns:
+        table.add_column(column, justify="right" if column in _RIGHT else "left", overflow="fold")
+    for record in shown[columns].itertuples(index=False):
+        table.add_row(*(_cell(v) for v in record))
+    return table
+
+
+def print_aggregate_summary(console: Console, summary: dict[str, Any]) -> None:
+    """A few lines: what ran, the data's shape, ties, convergence, and the majority-vote verdict."""
+    method = summary["method"]
+    requested = summary.get("method_requested")
+    ran = f"{method} (auto)" if requested == "auto" else method
+    per_item = summary["annotations_per_item"]
+    console.print(
+        f"method: {ran}   items: {summary['num_items']}   annotators: {summary['num_annotators']}   "
+        f"annotations: {summary['num_annotations']} ({per_item['mean']:.1f} per item)   "
+        f"classes: {summary['num_classes']}"
+    )
+    fit = summary.get("fit") or {}
+    if "iterations" in fit:
+        state = "converged" if fit.get("converged") else "NOT converged"
+        delta = fit.get("delta")
+        console.print(f"EM: {state} after {fit['iterations']} iterations, log-likelihood "
+                      f"{fit['log_likelihood']:.2f}, last change {delta if delta is None else f'{delta:.3g}'}")
+    console.print(
+        f"ties: {summary['num_ties']}   mean consensus quality: {summary['mean_consensus_quality']:.3f}   "
+        f"items below 0.5: {summary['items_below_0.5_quality']}   "
+        f"items with one annotation: {summary['items_with_one_annotation']}"
+    )
+    if summary.get("duplicate_annotations"):
+        console.print(f"repeated (item, annotator) annotations counted: {summary['duplicate_annotations']}")
+    regime = summary.get("majority_vote") or {}
+    if regime.get("verdict"):
+        console.print(f"majority vote: {regime['verdict']}")
+    audit = summary.get("audit")
+    if audit:
+        console.print(f"audit: {audit['num_issues']} of {audit['num_annotations']} annotations flagged "
+                      f"({audit['issue_rate']:.1%})")
