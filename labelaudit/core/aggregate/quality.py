@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from labelaudit.core.aggregate._kernels import annotator_class_stats, majority_vote_margin, top_two_confusion
-from labelaudit.core.aggregate.base import MethodFit
+from labelaudit.core.aggregate.base import TIE_RTOL, MethodFit
 from labelaudit.core.aggregate.data import Annotations
 
 #: Share of certified items above which majority vote counts as optimal for the data set.
@@ -91,7 +91,8 @@ def annotator_metrics(ann: Annotations, fit: MethodFit) -> AnnotatorMetrics:
 def item_metrics(ann: Annotations, fit: MethodFit, counts: np.ndarray, reliability: np.ndarray) -> ItemMetrics:
     """Per-item measures: see :class:`ItemMetrics` and :func:`~._kernels.top_two_confusion`.
 
-    The runner-up is the class with the second-highest posterior (lowest class index among equals).
+    The runner-up is the class with the second-highest posterior (among equals: most votes, then lowest class
+    index).
     """
     rows = np.arange(ann.n_items)
     quality = fit.posterior[rows, fit.consensus]
@@ -100,7 +101,10 @@ def item_metrics(ann: Annotations, fit: MethodFit, counts: np.ndarray, reliabili
     if ann.n_classes > 1:
         others = fit.posterior.copy()
         others[rows, fit.consensus] = -np.inf
-        runner_up = np.argmax(others, axis=1).astype(np.int64)
+        best = others.max(axis=1, keepdims=True)
+        near = others >= best - TIE_RTOL * np.abs(best)
+        # among (nearly) equally probable runners-up, the one with the most votes, then the lowest class index
+        runner_up = np.argmax(np.where(near, counts, -1.0), axis=1).astype(np.int64)
     else:
         runner_up = np.full(ann.n_items, -1, dtype=np.int64)
     confusion = top_two_confusion(ann.item_ptr, ann.annotator_idx, ann.label_idx,
