@@ -1,0 +1,463 @@
+"""Numba kernels for confident learning (Northcutt, Jiang & Chuang, JAIR 2021).
+
+Every kernel reads the N x K probability matrix at most once, row by row, in the dtype it was given
+(float32 or float64): nothing here copies or up-casts the full matrix. Per-row outputs are 1-D
+(N bytes to 8N bytes); everything else is O(K^2) or O(number of selected examples).
+
+All kernels are serial (no ``prange``): results never depend on the numba thread count, ties are
+broken by row index, and the machine this runs on is usually shared. They release the GIL
+(``nogil=True``) so that callers may run independent work in threads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# Codes for the confident-joint guess rule.
+GUESS_PAPER = 0  # argmax among the classes at or above their threshold (the paper, Eq. 1)
+GUESS_CLEANLAB = 1  # one confident class -> it; several -> argmax over all classes (cleanlab 2.x)
+
+# Codes for the score kernel.
+SCORE_SELF_CONFIDENCE = 0
+SCORE_NORMALIZED_MARGIN = 1
+SCORE_CONFIDENCE_WEIGHTED_ENTROPY = 2
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def scan_probabilities(pred_probs, tol):
+    """One pass of input checks over ``pred_probs``.
+
+    Returns ``(first_nonfinite_row, first_negative_row, first_above_one_row, n_bad_sum_rows,
+    first_bad_sum_row, first_bad_sum, first_zero_sum_row)``; rows are -1 when there is none.
+    A value above one means ``> 1 + tol``; a bad row sum means ``|sum - 1| > tol``.
+    """
+    n, k = pred_probs.shape
+    first_nonfinite = -1
+    first_negative = -1
+    first_above = -1
+    n_bad = 0
+    first_bad = -1
+    first_bad_sum = 1.0
+    first_zero = -1
+    hi = 1.0 + tol
+    for i in range(n):
+        s = 0.0
+        mn = np.inf
+        mx = -np.inf
+        for j in range(k):
+            x = np.float64(pred_probs[i, j])
+            s += x
+            mn = min(mn, x)
+            mx = max(mx, x)
+        if not np.isfinite(s):
+            if first_nonfinite < 0:
+                first_nonfinite = i
+            continue
+        if mn < 0.0 and first_negative < 0:
+            first_negative = i
+        if mx > hi and first_above < 0:
+            first_above = i
+        if abs(s - 1.0) > tol:
+            n_bad += 1
+            if first_bad < 0:
+                first_bad = i
+                first_bad_sum = s
+            if s == 0.0 and first_zero < 0:
+                first_zero = i
+    return first_nonfinite, first_negative, first_above, n_bad, first_bad, first_bad_sum, first_zero
+
+
+@njit(cache=True, nogil=True)
+def normalize_rows(pred_probs):
+    """A new array (same dtype) whose rows are ``pred_probs`` rows divided by their sums."""
+    n, k = pred_probs.shape
+    out = np.empty_like(pred_probs)
+    for i in range(n):
+        s = 0.0
+        for j in range(k):
+            s += np.float64(pred_probs[i, j])
+        for j in range(k):
+            out[i, j] = pred_probs[i, j] / s
+    return out
+
+
+@njit(cache=True, nogil=True)
+def label_counts(labels, num_classes):
+    """``bincount(labels, minlength=num_classes)`` as int64."""
+    counts = np.zeros(num_classes, dtype=np.int64)
+    for i in range(labels.shape[0]):
+        counts[labels[i]] += 1
+    return counts
+
+
+@njit(cache=True, nogil=True)
+def self_confidence_sums(labels, pred_probs):
+    """Per-class sum (float64, exact for float32 input) and count of ``pred_probs[i, labels[i]]``."""
+    k = pred_probs.shape[1]
+    sums = np.zeros(k, dtype=np.float64)
+    counts = np.zeros(k, dtype=np.int64)
+    for i in range(labels.shape[0]):
+        c = labels[i]
+        sums[c] += np.float64(pred_probs[i, c])
+        counts[c] += 1
+    return sums, counts
+
+
+@njit(cache=True, nogil=True)
+def self_confidence_grouped(labels, pred_probs, offsets):
+    """``pred_probs[i, labels[i]]`` (input dtype) grouped by class, row order kept within a class.
+
+    ``offsets`` (K + 1) are the cumulative class counts. The result is 1-D of length N.
+    """
+    n = labels.shape[0]
+    out = np.empty(n, dtype=pred_probs.dtype)
+    pos = offsets[:-1].copy()
+    for i in range(n):
+        c = labels[i]
+        out[pos[c]] = pred_probs[i, c]
+        pos[c] += 1
+    return out
+
+
+@njit(cache=True, nogil=True)
+def confident_pass(labels, pred_probs, cmp_thresholds, rule, eps):
+    """The confident-joint pass (paper Eq. 1), plus the per-row facts the filters need.
+
+    An example counts when ``pred_probs[i, j] >= cmp_thresholds[j]`` for some ``j`` (comparison in
+    float64; ``cmp_thresholds`` already holds any epsilon). Its guessed true class is chosen by
+    ``rule`` (``GUESS_PAPER`` or ``GUESS_CLEANLAB``); ties go to the lowest class index.
+
+    Returns ``(counts[K, K] int64, guess int32[N] (-1: no confident class), label_is_top bool[N])``
+    where ``label_is_top`` means ``pred_probs[i, labels[i]] + eps >= max_j pred_probs[i, j]``
+    evaluated in the input dtype (``eps`` has that dtype).
+    """
+    n, k = pred_probs.shape
+    counts = np.zeros((k, k), dtype=np.int64)
+    guess = np.empty(n, dtype=np.int32)
+    label_is_top = np.empty(n, dtype=np.bool_)
+    for i in range(n):
+        best = pred_probs[i, 0]
+        best_j = 0
+        conf_best = -np.inf
+        conf_j = -1
+        first_conf = -1
+        n_conf = 0
+        for j in range(k):
+            x = pred_probs[i, j]
+            if x > best:
+                best = x
+                best_j = j
+            xd = np.float64(x)
+            if xd >= cmp_thresholds[j]:
+                n_conf += 1
+                if first_conf < 0:
+                    first_conf = j
+                if xd > conf_best:
+                    conf_best = xd
+                    conf_j = j
+        c = labels[i]
+        label_is_top[i] = pred_probs[i, c] + eps >= best
+        if n_conf == 0:
+            guess[i] = -1
+            continue
+        if rule == GUESS_PAPER:
+            g = conf_j
+        elif n_conf == 1:
+            g = first_conf
+        else:
+            g = best_j
+        guess[i] = g
+        counts[c, g] += 1
+    return counts, guess, label_is_top
+
+
+@njit(cache=True, nogil=True)
+def argmax_rows(pred_probs):
+    """Row-wise argmax (int64), ties to the lowest index."""
+    n, k = pred_probs.shape
+    out = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        best = pred_probs[i, 0]
+        bj = 0
+        for j in range(1, k):
+            if pred_probs[i, j] > best:
+                best = pred_probs[i, j]
+                bj = j
+        out[i] = bj
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Bounded heaps: keep the `cap` best (key, row) pairs of a cell, worst at the root.
+# "Better" = larger key; on equal keys, the lower row index when low_first else the higher one.
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _worse(ka, ia, kb, ib, low_first):
+    """True when (ka, ia) ranks strictly below (kb, ib)."""
+    if ka != kb:
+        return ka < kb
+    if low_first:
+        return ia > ib
+    return ia < ib
+
+
+@njit(cache=True, nogil=True)
+def _sift_down(keys, idx, base, size, pos, low_first):
+    while True:
+        left = 2 * pos + 1
+        if left >= size:
+            return
+        worst = left
+        right = left + 1
+        if right < size and _worse(
+            keys[base + right], idx[base + right], keys[base + left], idx[base + left], low_first
+        ):
+            worst = right
+        if _worse(keys[base + worst], idx[base + worst], keys[base + pos], idx[base + pos], low_first):
+            kt = keys[base + pos]
+            it = idx[base + pos]
+            keys[base + pos] = keys[base + worst]
+            idx[base + pos] = idx[base + worst]
+            keys[base + worst] = kt
+            idx[base + worst] = it
+            pos = worst
+        else:
+            return
+
+
+@njit(cache=True, nogil=True)
+def _offer(keys, idx, sizes, caps, offsets, cell, key, row, low_first):
+    """Offer (key, row) to a cell's heap; returns the key now at the root (worst kept) or -inf."""
+    base = offsets[cell]
+    cap = caps[cell]
+    size = sizes[cell]
+    if size < cap:
+        pos = size
+        keys[base + pos] = key
+        idx[base + pos] = row
+        sizes[cell] = size + 1
+        while pos > 0:
+            parent = (pos - 1) // 2
+            if _worse(keys[base + pos], idx[base + pos], keys[base + parent], idx[base + parent], low_first):
+                kt = keys[base + pos]
+                it = idx[base + pos]
+                keys[base + pos] = keys[base + parent]
+                idx[base + pos] = idx[base + parent]
+                keys[base + parent] = kt
+                idx[base + parent] = it
+                pos = parent
+            else:
+                break
+        if size + 1 < cap:
+            return -np.inf
+        return keys[base]
+    if _worse(keys[base], idx[base], key, row, low_first):
+        keys[base] = key
+        idx[base] = row
+        _sift_down(keys, idx, base, size, 0, low_first)
+    return keys[base]
+
+
+@njit(cache=True, nogil=True)
+def select_by_margin(labels, pred_probs, num_to_select, low_first):
+    """Prune-by-noise-rate selection (paper Sec. 3.2, "PBNR").
+
+    For every off-diagonal cell ``(k, j)`` with ``num_to_select[k, j] > 0``, mark the examples
+    labelled ``k`` with the ``num_to_select[k, j]`` largest margins ``pred_probs[i, j] -
+    pred_probs[i, k]`` (difference taken in the input dtype). One pass over the rows with a bounded
+    heap per cell: memory is O(sum(num_to_select)), never O(N x K).
+    Returns the union of the selections as a bool[N] mask.
+    """
+    n, k = pred_probs.shape
+    caps = np.zeros(k * k, dtype=np.int64)
+    offsets = np.zeros(k * k + 1, dtype=np.int64)
+    # per given class, the list of target columns with something to select
+    targets = np.empty((k, k), dtype=np.int64)
+    n_targets = np.zeros(k, dtype=np.int64)
+    for a in range(k):
+        for b in range(k):
+            cell = a * k + b
+            if a != b and num_to_select[a, b] > 0:
+                caps[cell] = num_to_select[a, b]
+                targets[a, n_targets[a]] = b
+                n_targets[a] += 1
+            offsets[cell + 1] = offsets[cell] + caps[cell]
+    total = offsets[k * k]
+    keys = np.empty(total, dtype=np.float64)
+    idx = np.empty(total, dtype=np.int64)
+    sizes = np.zeros(k * k, dtype=np.int64)
+    root = np.full(k * k, -np.inf)
+    full = np.zeros(k * k, dtype=np.bool_)
+    for i in range(n):
+        c = labels[i]
+        nt = n_targets[c]
+        if nt == 0:
+            continue
+        pc = pred_probs[i, c]
+        for t in range(nt):
+            j = targets[c, t]
+            cell = c * k + j
+            m = np.float64(pred_probs[i, j] - pc)
+            # rows arrive in increasing order: an equal key can only win when high rows win
+            if full[cell] and (m < root[cell] or (m == root[cell] and low_first)):
+                continue
+            root[cell] = _offer(keys, idx, sizes, caps, offsets, cell, m, i, low_first)
+            full[cell] = sizes[cell] == caps[cell]
+    mask = np.zeros(n, dtype=np.bool_)
+    for cell in range(k * k):
+        base = offsets[cell]
+        for p in range(sizes[cell]):
+            mask[idx[base + p]] = True
+    return mask
+
+
+@njit(cache=True, nogil=True)
+def select_lowest_self_confidence(labels, pred_probs, num_to_select, low_first):
+    """Prune-by-class selection (paper Sec. 3.2, "PBC").
+
+    For each class ``k`` mark the ``num_to_select[k]`` examples labelled ``k`` with the smallest
+    ``pred_probs[i, k]``. One pass, bounded heap per class. Returns bool[N].
+    """
+    n, k = pred_probs.shape
+    caps = np.zeros(k, dtype=np.int64)
+    offsets = np.zeros(k + 1, dtype=np.int64)
+    for a in range(k):
+        caps[a] = max(num_to_select[a], 0)
+        offsets[a + 1] = offsets[a] + caps[a]
+    keys = np.empty(offsets[k], dtype=np.float64)
+    idx = np.empty(offsets[k], dtype=np.int64)
+    sizes = np.zeros(k, dtype=np.int64)
+    root = np.full(k, -np.inf)
+    full = np.zeros(k, dtype=np.bool_)
+    for i in range(n):
+        c = labels[i]
+        if caps[c] == 0:
+            continue
+        key = -np.float64(pred_probs[i, c])
+        if full[c] and (key < root[c] or (key == root[c] and low_first)):
+            continue
+        root[c] = _offer(keys, idx, sizes, caps, offsets, c, key, i, low_first)
+        full[c] = sizes[c] == caps[c]
+    mask = np.zeros(n, dtype=np.bool_)
+    for c in range(k):
+        for p in range(sizes[c]):
+            mask[idx[offsets[c] + p]] = True
+    return mask
+
+
+@njit(cache=True, nogil=True)
+def quality_scores(labels, pred_probs, method, adjust, thresholds, shift, compat):
+    """Label-quality scores in float64, one pass (paper Sec. 2; Kuan & Mueller 2022 for CWE).
+
+    ``adjust``: use ``q_j = (p_j - thresholds[j] + shift) / sum_j(...)`` instead of ``p`` (class-
+    imbalance adjustment of Northcutt et al.). ``compat``: reproduce cleanlab 2.9's edge cases for the
+    confidence-weighted entropy (log(1 + x) / x with 0 when x == 0, instead of log1p and the limit 1).
+    """
+    n, k = pred_probs.shape
+    out = np.empty(n, dtype=np.float64)
+    log_k = np.log(k)
+    for i in range(n):
+        c = labels[i]
+        if adjust:
+            s = 0.0
+            for j in range(k):
+                s += np.float64(pred_probs[i, j]) - thresholds[j] + shift
+        else:
+            s = 1.0
+        if method == SCORE_SELF_CONFIDENCE:
+            if adjust:
+                out[i] = (np.float64(pred_probs[i, c]) - thresholds[c] + shift) / s
+            else:
+                out[i] = np.float64(pred_probs[i, c])
+        elif method == SCORE_NORMALIZED_MARGIN:
+            other = -np.inf
+            for j in range(k):
+                if j != c:
+                    if adjust:
+                        v = (np.float64(pred_probs[i, j]) - thresholds[j] + shift) / s
+                    else:
+                        v = np.float64(pred_probs[i, j])
+                    if v > other:
+                        other = v
+            if adjust:
+                sc = (np.float64(pred_probs[i, c]) - thresholds[c] + shift) / s
+            else:
+                sc = np.float64(pred_probs[i, c])
+            out[i] = (sc - other + 1.0) / 2.0
+        else:
+            h = 0.0
+            for j in range(k):
+                x = np.float64(pred_probs[i, j])
+                if x > 0.0:
+                    h -= x * np.log(x)
+            sc = max(np.float64(pred_probs[i, c]), 1e-6)
+            x = (h / log_k) / sc
+            if compat:
+                out[i] = np.log(x + 1.0) / max(x, 1e-6)
+            else:
+                out[i] = np.log1p(x) / x if x != 0.0 else 1.0
+    return out
+
+
+@njit(cache=True, nogil=True)
+def self_confidence_native(labels, pred_probs):
+    """``pred_probs[i, labels[i]]`` in the input dtype (1-D)."""
+    n = labels.shape[0]
+    out = np.empty(n, dtype=pred_probs.dtype)
+    for i in range(n):
+        out[i] = pred_probs[i, labels[i]]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def normalized_margin_native(labels, pred_probs, one):
+    """``(p_label - max_other + 1) / 2`` computed in the input dtype step by step (1-D).
+
+    ``one`` is 1 in the input dtype (passed in so that numba types the arithmetic in that dtype).
+    """
+    n, k = pred_probs.shape
+    out = np.empty(n, dtype=pred_probs.dtype)
+    two = one + one
+    for i in range(n):
+        c = labels[i]
+        other = -one
+        for j in range(k):
+            if j != c and pred_probs[i, j] > other:
+                other = pred_probs[i, j]
+        m = pred_probs[i, c] - other
+        out[i] = (m + one) / two
+    return out
+
+
+@njit(cache=True, nogil=True)
+def group_rows(labels, num_classes):
+    """Row indices grouped by label (counting sort, increasing row order within a class).
+
+    Returns ``(order int64[N], offsets int64[K + 1])``: rows of class ``k`` are
+    ``order[offsets[k]:offsets[k + 1]]``.
+    """
+    n = labels.shape[0]
+    offsets = np.zeros(num_classes + 1, dtype=np.int64)
+    for i in range(n):
+        offsets[labels[i] + 1] += 1
+    for c in range(num_classes):
+        offsets[c + 1] += offsets[c]
+    pos = offsets[:-1].copy()
+    order = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        c = labels[i]
+        order[pos[c]] = i
+        pos[c] += 1
+    return order, offsets
+
+
+@njit(cache=True, nogil=True)
+def column_difference(pred_probs, rows, a, b):
+    """``pred_probs[rows, a] - pred_probs[rows, b]`` in the input dtype (1-D)."""
+    out = np.empty(rows.shape[0], dtype=pred_probs.dtype)
+    for t in range(rows.shape[0]):
+        r = rows[t]
+        out[t] = pred_probs[r, a] - pred_probs[r, b]
+    return out

@@ -1,0 +1,166 @@
+"""Input checks for the confident-learning core.
+
+``check_inputs`` is the single gate every public function in ``labelaudit.core`` goes through. It
+reads the probability matrix once (a numba kernel, no temporaries) and returns arrays the kernels
+can use directly, copying only when the input has to change (wrong dtype, not C-contiguous,
+``normalize=True`` with rows that need it).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from labelaudit.core import kernels
+from labelaudit.errors import InputError, InvalidProbabilitiesError, LabelauditWarning, UsageError
+
+#: A row whose sum differs from 1 by more than this is reported (float32 softmax rows are far closer).
+ROW_SUM_TOL = 1e-3
+#: A single value may exceed 1 by this much (float32 rounding) before it counts as "above 1".
+VALUE_TOL = 1e-5
+
+COMPAT_MODES = ("paper", "cleanlab")
+
+
+def check_compat(compat: str) -> str:
+    """Validate a ``compat`` argument."""
+    if compat not in COMPAT_MODES:
+        raise UsageError(f"unknown compat={compat!r}; choose one of: {', '.join(COMPAT_MODES)}")
+    return compat
+
+
+def check_pred_probs(pred_probs: Any, *, normalize: bool = False) -> np.ndarray:
+    """Validate a probability matrix alone; see :func:`check_inputs`."""
+    arr = np.asarray(pred_probs)
+    if arr.ndim != 2:
+        raise InputError(f"pred_probs must be 2-D (N examples x K classes); got shape {arr.shape}")
+    n, k = arr.shape
+    if n == 0:
+        raise InputError("pred_probs has no rows: there are no examples to audit")
+    if k < 2:
+        raise InputError(f"pred_probs must have at least 2 columns (classes); got {k}")
+    if arr.dtype not in (np.float32, np.float64):
+        if arr.dtype.kind not in "fiub":
+            raise InputError(f"pred_probs must be numeric; got dtype {arr.dtype}")
+        arr = arr.astype(np.float64)
+    arr = np.ascontiguousarray(arr)
+
+    (nonfinite, negative, above, n_bad, bad_row, bad_sum, zero_row) = kernels.scan_probabilities(
+        arr, ROW_SUM_TOL
+    )
+    if nonfinite >= 0:
+        row = arr[nonfinite]
+        col = int(np.flatnonzero(~np.isfinite(row))[0])
+        what = "NaN" if np.isnan(row[col]) else "infinite"
+        raise InvalidProbabilitiesError(f"pred_probs[{nonfinite}, {col}] is {what}")
+    out_of_range = min((r for r in (negative, above) if r >= 0), default=-1)
+    if out_of_range >= 0 and n_bad > 0:
+        row = arr[out_of_range]
+        col = int(np.flatnonzero((row < 0) | (row > 1 + VALUE_TOL))[0])
+        raise InvalidProbabilitiesError(
+            f"pred_probs looks like logits (pred_probs[{out_of_range}, {col}] = {float(row[col]):.6g} is "
+            f"outside [0, 1] and row {bad_row} sums to {bad_sum:.6g}); apply softmax first"
+        )
+    if negative >= 0:
+        col = int(np.flatnonzero(arr[negative] < 0)[0])
+        raise InvalidProbabilitiesError(
+            f"pred_probs[{negative}, {col}] = {float(arr[negative, col]):.6g} is negative"
+        )
+    if above >= 0:
+        col = int(np.flatnonzero(arr[above] > 1 + VALUE_TOL)[0])
+        raise InvalidProbabilitiesError(
+            f"pred_probs[{above}, {col}] = {float(arr[above, col]):.6g} is above 1"
+        )
+    if n_bad > 0:
+        if normalize:
+            if zero_row >= 0:
+                raise InvalidProbabilitiesError(
+                    f"row {zero_row} of pred_probs sums to 0 and cannot be renormalised"
+                )
+            warnings.warn(
+                f"{n_bad} of {n} rows of pred_probs do not sum to 1 (first: row {bad_row} sums to "
+                f"{bad_sum:.6g}); renormalised them",
+                LabelauditWarning,
+                stacklevel=3,
+            )
+            arr = kernels.normalize_rows(arr)
+        else:
+            warnings.warn(
+                f"{n_bad} of {n} rows of pred_probs do not sum to 1 (first: row {bad_row} sums to "
+                f"{bad_sum:.6g}); results assume probabilities (pass normalize=True to renormalise)",
+                LabelauditWarning,
+                stacklevel=3,
+            )
+    return arr
+
+
+def check_labels(labels: Any, num_examples: int, num_classes: int) -> np.ndarray:
+    """Validate given labels against ``N`` and ``K``; returns int64, C-contiguous."""
+    lab = np.asarray(labels)
+    if lab.ndim == 2 and lab.shape[1] == 1:
+        lab = lab[:, 0]
+    if lab.ndim != 1:
+        raise InputError(f"labels must be 1-D (one class index per example); got shape {lab.shape}")
+    if lab.shape[0] != num_examples:
+        raise InputError(
+            f"labels has {lab.shape[0]} entries but pred_probs has {num_examples} rows; they must match"
+        )
+    if lab.dtype.kind == "b":
+        lab = lab.astype(np.int64)
+    elif lab.dtype.kind == "f":
+        finite = np.isfinite(lab)
+        integral = finite & (np.floor(np.where(finite, lab, 0)) == lab)
+        if not integral.all():
+            row = int(np.flatnonzero(~integral)[0])
+            raise InputError(f"labels[{row}] = {lab[row]!r} is not an integer class index")
+        lab = lab.astype(np.int64)
+    elif lab.dtype.kind not in "iu":
+        raise InputError(f"labels must be integer class indices; got dtype {lab.dtype}")
+    if lab.size and (lab.min() < 0 or lab.max() >= num_classes):
+        row = int(np.flatnonzero((lab < 0) | (lab >= num_classes))[0])
+        raise InputError(
+            f"labels[{row}] = {int(lab[row])} is outside [0, {num_classes}) "
+            f"(pred_probs has {num_classes} columns)"
+        )
+    return np.ascontiguousarray(lab, dtype=np.int64)
+
+
+def check_inputs(labels: Any, pred_probs: Any, *, normalize: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Validate given labels and out-of-fold predicted probabilities.
+
+    Parameters
+    ----------
+    labels : array_like of int, shape (N,)
+        Given (possibly wrong) class index of each example. Any integer dtype; floats are accepted
+        when every value is integral. Classes may be absent.
+    pred_probs : array_like of float, shape (N, K)
+        Out-of-fold predicted probabilities ``p̂(ỹ = k; x)`` (Northcutt et al., 2021, Sec. 2).
+        ``K`` is taken from the number of columns.
+    normalize : bool, default False
+        Renormalise rows that do not sum to 1 (this copies the matrix).
+
+    Returns
+    -------
+    labels : ndarray of int64, shape (N,)
+    pred_probs : ndarray of float32 or float64, shape (N, K), C-contiguous
+        The input object itself when it already had that form (no copy).
+
+    Raises
+    ------
+    InputError
+        Shape mismatch, labels that are not integers or are outside ``[0, K)`` (the first bad row is
+        named).
+    InvalidProbabilitiesError
+        NaN/inf, negative values, values above 1, or what looks like logits (values outside
+        ``[0, 1]`` with rows not summing to 1); the row and column are named.
+
+    Warns
+    -----
+    LabelauditWarning
+        Rows whose sum differs from 1 by more than ``ROW_SUM_TOL``.
+    """
+    probs = check_pred_probs(pred_probs, normalize=normalize)
+    lab = check_labels(labels, probs.shape[0], probs.shape[1])
+    return lab, probs
