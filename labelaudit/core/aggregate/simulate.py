@@ -124,19 +124,19 @@ def simulate_crowd(
         per_item = np.full(n_items, int(annotations_per_item))
     per_item = np.minimum(per_item, n_annotators)
 
-    # choose distinct annotators per item by weighted sampling without replacement (Gumbel top-k)
+    # distinct annotators per item, drawn by workload: draw with replacement, redraw rows with repeats
     max_r = int(per_item.max())
-    chosen = np.empty((n_items, max_r), dtype=np.int64)
-    log_w = np.log(workload)[None, :]
-    step = max(1, 4_000_000 // n_annotators)
-    for start in range(0, n_items, step):
-        keys = log_w + rng.gumbel(size=(min(step, n_items - start), n_annotators))
-        if max_r < n_annotators:
-            top = np.argpartition(-keys, max_r - 1, axis=1)[:, :max_r]
-        else:
-            top = np.tile(np.arange(n_annotators), (len(keys), 1))
-        order = np.argsort(-np.take_along_axis(keys, top, axis=1), axis=1)
-        chosen[start : start + len(keys)] = np.take_along_axis(top, order, axis=1)
+    cdf = np.cumsum(workload)
+    cdf[-1] = 1.0
+    chosen = np.searchsorted(cdf, rng.random((n_items, max_r)), side="right")
+    active = np.arange(max_r)[None, :] < per_item[:, None]
+    for _ in range(1000):
+        ordered = np.sort(np.where(active, chosen, -1 - np.arange(max_r)[None, :]), axis=1)
+        repeated = (ordered[:, 1:] == ordered[:, :-1]).any(axis=1)
+        if not repeated.any():
+            break
+        rows = np.flatnonzero(repeated)
+        chosen[rows] = np.searchsorted(cdf, rng.random((len(rows), max_r)), side="right")
     mask = np.arange(max_r)[None, :] < per_item[:, None]
     item_idx = np.repeat(np.arange(n_items), max_r).reshape(n_items, max_r)[mask]
     annotator_idx = chosen[mask]
