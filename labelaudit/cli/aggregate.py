@@ -123,7 +123,7 @@ def aggregate(
     max_iter: int = typer.Option(100, "--max-iter", help="Dawid-Skene: maximum EM iterations."),
     tol: float = typer.Option(1e-7, "--tol", help="Dawid-Skene: stop when the objective changes less than this "
                               "per annotation."),
-    smoothing: float = typer.Option(1.0, "--smoothing", help="Dawid-Skene: Dirichlet pseudo-count per "
+    smoothing: float = typer.Option(0.5, "--smoothing", help="Dawid-Skene: Dirichlet pseudo-count per "
                                     "confusion-matrix cell."),
     diagonal: float = typer.Option(1.0, "--diagonal", help="Dawid-Skene: extra pseudo-count on the diagonal."),
     audit: bool = typer.Option(False, "--audit", help="Flag individual annotations that are probably wrong."),

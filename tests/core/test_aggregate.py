@@ -180,8 +180,8 @@ def test_hand_checked_dawid_skene_on_unanimous_annotators() -> None:
     assert (result.items["agreement"] == 1.0).all() and (result.items["confusion_probability"] == 0).all()
     pi = result.confusion_matrices()
     assert pi.shape == (3, 2, 2) and np.allclose(pi.sum(axis=2), 1.0)
-    # 10 items per class, pseudo-counts 1 per cell and 1 more on the diagonal: (10 + 2) / (10 + 3)
-    assert pi[0, 0, 0] == pytest.approx(12 / 13, rel=1e-3)
+    # 10 items per class, pseudo-counts 0.5 per cell and 1 more on the diagonal: (10 + 1.5) / (10 + 2)
+    assert pi[0, 0, 0] == pytest.approx(11.5 / 12, rel=1e-3)
     assert result.summary["fit"]["converged"]
     assert not result.summary["warnings"]
 

@@ -9,7 +9,7 @@ from labelaudit.core.aggregate.base import MethodFit, decide, normalise_rows, vo
 from labelaudit.core.aggregate.data import Annotations
 
 #: Default pseudo-count added to every cell of a confusion-matrix row (see :func:`dawid_skene`).
-DEFAULT_SMOOTHING = 1.0
+DEFAULT_SMOOTHING = 0.5
 #: Default extra pseudo-count on the diagonal: a priori annotators are better than chance.
 DEFAULT_DIAGONAL = 1.0
 #: Default pseudo-count added to every class of the class prior.
