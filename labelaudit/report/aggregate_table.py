@@ -68,6 +68,8 @@ def print_aggregate_summary(console: Console, summary: dict[str, Any]) -> None:
         f"annotations: {summary['num_annotations']} ({per_item['mean']:.1f} per item)   "
         f"classes: {summary['num_classes']}"
     )
+    if summary.get("auto_reason"):
+        console.print(f"auto chose {method}: {summary['auto_reason']}")
     fit = summary.get("fit") or {}
     if "iterations" in fit:
         state = "converged" if fit.get("converged") else "NOT converged"

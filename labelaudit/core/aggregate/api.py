@@ -23,6 +23,7 @@ from labelaudit.core.aggregate.dawid_skene import (
 )
 from labelaudit.core.aggregate.majority import majority_vote
 from labelaudit.core.aggregate.quality import (
+    MV_OPTIMAL_SHARE,
     AnnotatorMetrics,
     ItemMetrics,
     annotator_metrics,
@@ -129,7 +130,10 @@ def aggregate(
         :meth:`Annotations.from_arrays`; with model probabilities, first pass both through
         :func:`align_probabilities`.
     method : {"auto", "majority", "wawa", "dawid-skene", "one-coin", "crowdlab"}
-        ``auto`` runs ``crowdlab`` when ``pred_probs`` is given and ``dawid-skene`` otherwise. See
+        ``auto`` runs ``crowdlab`` when ``pred_probs`` is given and ``dawid-skene`` otherwise — except that
+        when the Dawid-Skene fit certifies majority vote as the Bayes rule for at least 95 % of the items (see
+        :func:`~labelaudit.core.aggregate.quality.majority_vote_regime`), it returns majority vote with ties
+        broken by the Dawid-Skene posterior, and says so in ``summary["auto_reason"]``. See
         :func:`~labelaudit.core.aggregate.majority.majority_vote`, :func:`~.wawa.wawa`,
         :func:`~.dawid_skene.dawid_skene` and :func:`~.crowdlab.crowdlab` for the models.
     pred_probs : numpy.ndarray, shape (I, K), optional
@@ -167,6 +171,7 @@ def aggregate(
     chosen = resolve_method(method, probs is not None)
 
     mv = majority_vote(ann, pred_probs=probs, seed=seed)
+    auto_reason = None
     if chosen == "majority":
         fit = mv
     elif chosen == "wawa":
@@ -183,8 +188,28 @@ def aggregate(
 
     counts = vote_counts(ann)
     annotator_m = annotator_metrics(ann, fit)
+    if method == "auto" and fit.method == "dawid-skene":
+        # The majority-vote regime (Purificato et al.): when the fitted annotators certify majority vote as the
+        # Bayes rule for (almost) every item, Dawid-Skene can only add estimation noise. Use majority vote then,
+        # with its ties (where the Bayes rule does look at who voted) broken by the Dawid-Skene posterior.
+        check = majority_vote_regime(ann, annotator_m.quality, fit.class_prior, fit.consensus, mv.consensus,
+                                     fit.method)
+        if check["optimal_share"] >= MV_OPTIMAL_SHARE:
+            ds_fit = fit
+            fit = majority_vote(ann, pred_probs=ds_fit.posterior, seed=seed)
+            fit.info["dawid_skene"] = {k: v for k, v in ds_fit.info.items() if not isinstance(v, np.ndarray)}
+            fit.class_prior = ds_fit.class_prior
+            auto_reason = (f"the Dawid-Skene fit certifies majority vote as optimal for "
+                           f"{check['optimal_share']:.1%} of items; ties broken by the Dawid-Skene posterior")
+            annotator_m = annotator_metrics(ann, fit)
+            mv = fit
+            regime_accuracy = annotator_metrics(ann, ds_fit).quality
     item_m = item_metrics(ann, fit, counts, annotator_m.reliability)
-    if fit.method in ("majority", "wawa"):
+    if auto_reason is not None:
+        accuracy, prior, regime_source = regime_accuracy, fit.class_prior, "dawid-skene"
+        regime = majority_vote_regime(ann, accuracy, prior, fit.consensus, mv.consensus, fit.method)
+        regime["accuracies_from"] = regime_source
+    elif fit.method in ("majority", "wawa"):
         # their posteriors are symmetric in the annotators, so they cannot tell annotators apart: take the
         # accuracies and class prior for the regime check from a one-coin Dawid-Skene fit
         reference = dawid_skene(ann, one_coin=True, smoothing=smoothing, diagonal=diagonal,
@@ -193,12 +218,15 @@ def aggregate(
         regime_source = "one-coin"
     else:
         accuracy, prior, regime_source = annotator_m.quality, fit.class_prior, fit.method
-    regime = majority_vote_regime(ann, accuracy, prior, fit.consensus, mv.consensus, fit.method)
-    regime["accuracies_from"] = regime_source
+    if auto_reason is None:
+        regime = majority_vote_regime(ann, accuracy, prior, fit.consensus, mv.consensus, fit.method)
+        regime["accuracies_from"] = regime_source
 
     items = _items_frame(ann, fit, item_m)
     annotators = _annotators_frame(ann, fit, annotator_m)
     summary = _summary(ann, fit, method, item_m, annotators, regime, probs is not None)
+    if auto_reason is not None:
+        summary["auto_reason"] = auto_reason
     return AggregateResult(items, annotators, summary, fit.posterior, ann, fit, item_m, annotator_m, probs)
 
 
