@@ -331,7 +331,8 @@ def _emit(result: ScanResult, opts: ScanOptions, *, output: str | None, out_fmt:
         **result.extra_metadata,
     }
     if summary_path is not None:
-        write_json({"schema": result.schema.replace("/", ".summary/"), **metadata}, summary_path)
+        write_json({"schema": result.schema.replace("/", ".summary/"), **result.summary,
+                    "parameters": parameters, "versions": metadata["versions"]}, summary_path)
     if html_path is not None:
         from labelaudit.io.writers import atomic_path
         from labelaudit.report.html import render_html

@@ -82,7 +82,7 @@ def read_table(path: str, input_format: str | None = None) -> pd.DataFrame:
         elif fmt == "parquet":
             frame = pd.read_parquet(source)
         else:
-            frame = pd.read_json(source, lines=True)
+            frame = pd.read_json(source, lines=True, precise_float=True)
     except pd.errors.EmptyDataError:
         raise InputFileError(f"{label}: file is empty") from None
     except (ValueError, OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
