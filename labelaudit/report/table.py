@@ -73,6 +73,6 @@ def print_scan_summary(console: Console, summary: dict[str, Any], *, worst: int 
     if pairs:
         parts = []
         for pair in pairs[:worst]:
-            a, b = pair.get("class_a"), pair.get("class_b")
-            parts.append(f"{a} <-> {b} ({pair.get('joint_probability', 0.0):.2%})")
+            a, b = pair["classes"]
+            parts.append(f"{a} <-> {b} ({pair['joint']:.2%} of examples)")
         console.print("most overlapping classes: " + ", ".join(parts))
