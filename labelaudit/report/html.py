@@ -97,9 +97,10 @@ def render_html(report: pd.DataFrame, summary: dict[str, Any], metadata: dict[st
         sections.append("<h2>Per class</h2>" + _table(keys, rows, numeric))
     pairs = summary.get("overlapping_classes") or []
     if pairs:
-        keys = [k for k in pairs[0] if not isinstance(pairs[0][k], (list, dict))]
-        rows = [[p.get(k) for k in keys] for p in pairs[:20]]
-        numeric = [isinstance(pairs[0][k], (int, float)) and not isinstance(pairs[0][k], bool) for k in keys]
+        keys = ["class A", "class B", "joint probability", "given A, really B", "given B, really A"]
+        rows = [[*p["classes"], p["joint"], p["count_given_first_true_second"], p["count_given_second_true_first"]]
+                for p in pairs[:20]]
+        numeric = [False, False, True, True, True]
         sections.append("<h2>Overlapping classes</h2><p class=sub>Pairs of classes most often confused, "
                         "by estimated joint probability.</p>" + _table(keys, rows, numeric))
     sections.append(_confident_joint(summary))
