@@ -282,6 +282,8 @@ def test_top_two_confusion_mle() -> None:
     assert conf[0] == pytest.approx(0.25, abs=1e-9)  # 3 vs 1 with perfectly reliable annotators
     assert conf[1] == pytest.approx(0.5, abs=1e-9)  # 2 vs 2
     assert conf[2] == 0.0  # nobody named the runner-up
+    flat = top_two_confusion(ptr, who, labels, np.zeros(10), top, second, 3)
+    assert flat[0] == pytest.approx(0.25)  # nobody credible: the vote share of the runner-up
 
 
 def test_majority_vote_regime() -> None:

@@ -140,15 +140,22 @@ def top_two_confusion(item_ptr, annotator_idx, label_idx, reliability, top, seco
         hi = item_ptr[i + 1]
         n_g = 0
         n_h = 0
+        credible = 0.0
         for n in range(lo, hi):
             if label_idx[n] == g:
                 n_g += 1
+                credible += max(reliability[annotator_idx[n]], 0.0)
             elif label_idx[n] == h:
                 n_h += 1
+                credible += max(reliability[annotator_idx[n]], 0.0)
         if n_h == 0:
             continue
         if n_g == 0:
             out[i] = 0.5
+            continue
+        if credible <= 0.0:
+            # nobody who named either answer is credible: the likelihood is flat, fall back to the votes
+            out[i] = min(n_h / (n_g + n_h), 0.5)
             continue
 
         if _top_two_grad(lo, hi, annotator_idx, label_idx, reliability, g, h, n_classes, 1.0 - 1e-12) >= 0.0:

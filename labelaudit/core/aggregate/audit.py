@@ -7,7 +7,7 @@ import pandas as pd
 
 from labelaudit.core.aggregate._kernels import leave_one_out_one_coin, leave_one_out_posterior
 from labelaudit.core.aggregate.api import AggregateResult
-from labelaudit.errors import UsageError
+from labelaudit.errors import InputError, UsageError
 
 AUDIT_COLUMNS = ("item", "annotator", "label", "consensus_label", "quality", "is_label_issue")
 
@@ -47,10 +47,17 @@ def audit_annotations(result: AggregateResult, *, filter_by: str = "prune_by_noi
     except ImportError as exc:  # pragma: no cover - only while the confident-learning core is missing
         raise UsageError(f"the annotation audit needs labelaudit.core.filter ({exc})") from None
     ann = result.annotations
-    loo = leave_one_out(result)
     labels = ann.label_idx
-    issues = np.asarray(find_label_issues(labels, loo, filter_by=filter_by), dtype=bool)
-    quality = np.asarray(label_quality_scores(labels, loo, method=score), dtype=np.float64)
+    if ann.n_classes < 2:  # one class: no annotation can be wrong
+        issues = np.zeros(ann.n_annotations, dtype=bool)
+        quality = np.ones(ann.n_annotations)
+    else:
+        loo = leave_one_out(result)
+        try:
+            issues = np.asarray(find_label_issues(labels, loo, filter_by=filter_by), dtype=bool)
+            quality = np.asarray(label_quality_scores(labels, loo, method=score), dtype=np.float64)
+        except ValueError as exc:
+            raise InputError(f"annotation audit: {exc}") from None
     return pd.DataFrame({
         "item": ann.items[ann.item_idx],
         "annotator": ann.annotators[ann.annotator_idx],
