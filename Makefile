@@ -15,8 +15,8 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	@mkdir -p demo-out
 	$(BIN)/labelaudit scan fixtures/cifar10-test-slice.csv --id-col id --top 10 \
-		-o demo-out/report.parquet --summary demo-out/summary.json
-	@echo "report: demo-out/report.parquet  summary: demo-out/summary.json"
+		-o demo-out/report.parquet --summary demo-out/summary.json --html demo-out/report.html
+	@echo "wrote demo-out/report.parquet, demo-out/summary.json and demo-out/report.html"
 
 test: $(VENV)/.installed
 	$(BIN)/ruff check labelaudit tests benchmarks

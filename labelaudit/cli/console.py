@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from functools import lru_cache
 
@@ -10,7 +11,11 @@ from rich.console import Console
 
 @lru_cache(maxsize=1)
 def stderr_console() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=False)
+    console = Console(stderr=True, highlight=False, soft_wrap=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        # logs and CI artifacts: no terminal width to respect, so do not fold rows at 80 columns
+        console = Console(stderr=True, highlight=False, soft_wrap=False, width=160)
+    return console
 
 
 def error(message: str) -> None:

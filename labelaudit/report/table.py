@@ -26,7 +26,7 @@ def issues_table(report: pd.DataFrame, columns: Sequence[str], *, top: int, titl
     table = Table(title=title, title_justify="left", show_lines=False, pad_edge=False)
     for column in columns:
         justify = "right" if column in ("row", "rank", "label_quality", "consensus_quality") else "left"
-        table.add_column(column, justify=justify, overflow="fold")
+        table.add_column(column, justify=justify, no_wrap=True, overflow="ellipsis")
     for record in shown[list(columns)].itertuples(index=False):
         table.add_row(*(_cell(v) for v in record))
     return table
