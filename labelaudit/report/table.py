@@ -23,7 +23,7 @@ def _cell(value: Any) -> str:
 def issues_table(report: pd.DataFrame, columns: Sequence[str], *, top: int, title: str) -> Table:
     """The ``top`` rows with the lowest rank, in rank order."""
     shown = report.sort_values("rank", kind="stable").head(top)
-    table = Table(title=title, title_justify="left", show_lines=False, pad_edge=False)
+    table = Table(title=title, title_justify="left", show_lines=False)
     for column in columns:
         justify = "right" if column in ("row", "rank", "label_quality", "consensus_quality") else "left"
         table.add_column(column, justify=justify, no_wrap=True, overflow="ellipsis")

@@ -1,0 +1,51 @@
+"""Exact rendering of the terminal table and summary in a fixed-width console."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+from rich.console import Console
+
+from labelaudit.report.table import issues_table, print_scan_summary
+
+REPORT = pd.DataFrame({
+    "row": [0, 1, 2],
+    "given_label": ["cat", "dog", "cat"],
+    "suggested_label": ["cat", "cat", "dog"],
+    "label_quality": [0.9, 0.05, 0.2],
+    "is_label_issue": [False, True, True],
+    "rank": [3, 1, 2],
+})
+
+SUMMARY = {
+    "num_examples": 3,
+    "num_issues": 2,
+    "estimated_noise_rate": 0.5,
+    "health_score": 0.5,
+    "per_class": [{"class": "cat", "label_noise": 0.5}, {"class": "dog", "label_noise": 0.25}],
+    "overlapping_classes": [{"classes": ["cat", "dog"], "joint": 0.5}],
+}
+
+EXPECTED = """\
+Top 2
+┏━━━━━━┳━━━━━┳━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━┓
+┃ rank ┃ row ┃ given_label ┃ label_quality ┃ is_label_issue ┃
+┡━━━━━━╇━━━━━╇━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━┩
+│    1 │   1 │ dog         │        0.0500 │ yes            │
+│    2 │   2 │ cat         │        0.2000 │ yes            │
+└──────┴─────┴─────────────┴───────────────┴────────────────┘
+examples: 3   label issues: 2 (66.7%)
+estimated noise rate: 50.0%   health score: 0.500
+noisiest classes: cat (50.0%), dog (25.0%)
+most overlapping classes: cat <-> dog (50.00% of examples)
+"""
+
+
+def test_table_and_summary_render_exactly() -> None:
+    console = Console(width=100, record=True, color_system=None, force_terminal=False, file=io.StringIO())
+    console.print(issues_table(REPORT, ["rank", "row", "given_label", "label_quality", "is_label_issue"],
+                               top=2, title="Top 2"))
+    print_scan_summary(console, SUMMARY)
+    lines = [line.rstrip() for line in console.export_text().splitlines()]
+    assert "\n".join(lines) + "\n" == EXPECTED
