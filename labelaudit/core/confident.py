@@ -68,6 +68,7 @@ class _Pass:
     raw_joint: np.ndarray  # uncalibrated confident joint with the diagonal floor, int64[K, K]
     guess: np.ndarray  # int32[N], -1 when no class reaches its threshold
     label_is_top: np.ndarray  # bool[N]
+    top: np.ndarray  # int32[N], the given label if it holds the row maximum, else the first class that does
 
 
 # ------------------------------------------------------------------------------------------------
@@ -128,20 +129,33 @@ def per_class_threshold(labels: Any, pred_probs: Any, *, compat: str = "paper") 
 # confident joint
 
 
+def _native_thresholds(cmp: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Thresholds in the input dtype with ``x >= native[j]`` exactly when ``float64(x) >= cmp[j]``.
+
+    For float32 each threshold is rounded *up* to the nearest float32, so the comparison can run
+    in the input dtype (vectorised) without changing a single decision.
+    """
+    native = np.ascontiguousarray(cmp, dtype=dtype)
+    if native.dtype != np.float64:
+        low = native.astype(np.float64) < cmp
+        native[low] = np.nextafter(native[low], dtype.type(np.inf))
+    return native
+
+
 def _confident_pass(labels: np.ndarray, pred_probs: np.ndarray, compat: str) -> _Pass:
     k = pred_probs.shape[1]
     thresholds, cmp = _thresholds(labels, pred_probs, compat)
     rule = kernels.GUESS_PAPER if compat == "paper" else kernels.GUESS_CLEANLAB
-    eps = pred_probs.dtype.type(TOP_CLASS_EPS)
-    raw, guess, label_is_top = kernels.confident_pass(
-        labels, pred_probs, np.ascontiguousarray(cmp), rule, eps
+    dt = pred_probs.dtype.type
+    raw, guess, label_is_top, top = kernels.confident_pass(
+        labels, pred_probs, _native_thresholds(cmp, pred_probs.dtype), rule, dt(TOP_CLASS_EPS), dt(-1.0)
     )
     counts = kernels.label_counts(labels, k)
     diag = np.diagonal(raw).copy()
     # paper: one per present class; cleanlab floors every class, present or not
     floor = (counts > 0).astype(np.int64) if compat == "paper" else np.ones(k, dtype=np.int64)
     np.fill_diagonal(raw, np.maximum(diag, floor))
-    return _Pass(counts, thresholds, raw, guess, label_is_top)
+    return _Pass(counts, thresholds, raw, guess, label_is_top, top)
 
 
 def _round_rows_paper(cj: np.ndarray, counts: np.ndarray) -> np.ndarray:

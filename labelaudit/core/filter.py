@@ -212,8 +212,11 @@ def find_label_issues(
         confident_joint = _check_joint(confident_joint, k)
 
     if filter_by == "predicted_neq_given":
-        eps = pred_probs.dtype.type(TOP_CLASS_EPS)
-        _, _, top = kernels.confident_pass(labels, pred_probs, np.full(k, np.inf), kernels.GUESS_PAPER, eps)
+        dt = pred_probs.dtype.type
+        never = np.full(k, np.inf, dtype=pred_probs.dtype)
+        _, _, top, _ = kernels.confident_pass(
+            labels, pred_probs, never, kernels.GUESS_PAPER, dt(TOP_CLASS_EPS), dt(-1.0)
+        )
         return (kernels.argmax_rows(pred_probs) != labels) & ~top
 
     passed = _confident_pass(labels, pred_probs, compat)
@@ -240,25 +243,33 @@ def find_label_issues(
     select = _select_paper if compat == "paper" else _select_cleanlab
     mask = None
     if filter_by in ("prune_by_noise_rate", "both"):
-        mask = select(labels, pred_probs, per_cell, None)
+        mask = select(labels, pred_probs, per_cell, None, passed.top)
     if filter_by in ("prune_by_class", "both"):
-        by_class = select(labels, pred_probs, None, per_class)
+        by_class = select(labels, pred_probs, None, per_class, passed.top)
         mask = by_class if mask is None else (mask & by_class)
     mask &= ~top
     return mask
 
 
 def _select_paper(
-    labels: np.ndarray, pred_probs: np.ndarray, per_cell: np.ndarray | None, per_class: np.ndarray | None
+    labels: np.ndarray,
+    pred_probs: np.ndarray,
+    per_cell: np.ndarray | None,
+    per_class: np.ndarray | None,
+    top: np.ndarray,
 ) -> np.ndarray:
-    """One-pass bounded-heap selections; equal keys go to the lower row index."""
+    """Bounded-heap selections; equal keys go to the lower row index."""
     if per_cell is not None:
-        return kernels.select_by_margin(labels, pred_probs, np.ascontiguousarray(per_cell), True)
+        return kernels.select_by_margin(labels, pred_probs, np.ascontiguousarray(per_cell), top)
     return kernels.select_lowest_self_confidence(labels, pred_probs, np.ascontiguousarray(per_class), True)
 
 
 def _select_cleanlab(
-    labels: np.ndarray, pred_probs: np.ndarray, per_cell: np.ndarray | None, per_class: np.ndarray | None
+    labels: np.ndarray,
+    pred_probs: np.ndarray,
+    per_cell: np.ndarray | None,
+    per_class: np.ndarray | None,
+    top: np.ndarray,
 ) -> np.ndarray:
     """cleanlab 2.9's selections: numpy's default argsort of the per-class keys (its tie order).
 

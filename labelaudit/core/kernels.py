@@ -18,6 +18,10 @@ from numba import njit
 GUESS_PAPER = 0  # argmax among the classes at or above their threshold (the paper, Eq. 1)
 GUESS_CLEANLAB = 1  # one confident class -> it; several -> argmax over all classes (cleanlab 2.x)
 
+# Flags for kernels that only see validated (finite) input: lets max-reductions vectorise without
+# allowing any reassociation of arithmetic.
+_FINITE = {"nnan", "ninf", "nsz"}
+
 # Codes for the score kernel.
 SCORE_SELF_CONFIDENCE = 0
 SCORE_NORMALIZED_MARGIN = 1
@@ -30,7 +34,8 @@ def scan_probabilities(pred_probs, tol):
 
     Returns ``(first_nonfinite_row, first_negative_row, first_above_one_row, n_bad_sum_rows,
     first_bad_sum_row, first_bad_sum, first_zero_sum_row)``; rows are -1 when there is none.
-    A value above one means ``> 1 + tol``; a bad row sum means ``|sum - 1| > tol``.
+    A value above one means ``> 1 + tol``; a bad row sum means ``|sum - 1| > tol``. The row sum is
+    accumulated in float64 (reassociated so that it vectorises; it is only compared with ``tol``).
     """
     n, k = pred_probs.shape
     first_nonfinite = -1
@@ -43,21 +48,22 @@ def scan_probabilities(pred_probs, tol):
     hi = 1.0 + tol
     for i in range(n):
         s = 0.0
-        mn = np.inf
-        mx = -np.inf
+        out = 0
         for j in range(k):
             x = np.float64(pred_probs[i, j])
             s += x
-            mn = min(mn, x)
-            mx = max(mx, x)
+            out += (x < 0.0) | (x > hi)
         if not np.isfinite(s):
             if first_nonfinite < 0:
                 first_nonfinite = i
             continue
-        if mn < 0.0 and first_negative < 0:
-            first_negative = i
-        if mx > hi and first_above < 0:
-            first_above = i
+        if out > 0:
+            for j in range(k):
+                x = np.float64(pred_probs[i, j])
+                if x < 0.0 and first_negative < 0:
+                    first_negative = i
+                if x > hi and first_above < 0:
+                    first_above = i
         if abs(s - 1.0) > tol:
             n_bad += 1
             if first_bad < 0:
@@ -120,56 +126,62 @@ def self_confidence_grouped(labels, pred_probs, offsets):
     return out
 
 
-@njit(cache=True, nogil=True)
-def confident_pass(labels, pred_probs, cmp_thresholds, rule, eps):
+@njit(cache=True, nogil=True, fastmath=_FINITE)
+def confident_pass(labels, pred_probs, thresholds, rule, eps, minus_one):
     """The confident-joint pass (paper Eq. 1), plus the per-row facts the filters need.
 
-    An example counts when ``pred_probs[i, j] >= cmp_thresholds[j]`` for some ``j`` (comparison in
-    float64; ``cmp_thresholds`` already holds any epsilon). Its guessed true class is chosen by
-    ``rule`` (``GUESS_PAPER`` or ``GUESS_CLEANLAB``); ties go to the lowest class index.
+    An example counts when ``pred_probs[i, j] >= thresholds[j]`` for some ``j``; ``thresholds`` has
+    the input dtype and already holds any epsilon (see ``confident._native_thresholds``). The
+    guessed true class is chosen by ``rule`` (``GUESS_PAPER`` or ``GUESS_CLEANLAB``); ties go to the
+    lowest class index. ``eps`` and ``minus_one`` are scalars of the input dtype.
 
-    Returns ``(counts[K, K] int64, guess int32[N] (-1: no confident class), label_is_top bool[N])``
-    where ``label_is_top`` means ``pred_probs[i, labels[i]] + eps >= max_j pred_probs[i, j]``
-    evaluated in the input dtype (``eps`` has that dtype).
+    Returns ``(counts[K, K] int64, guess int32[N] (-1: no confident class), label_is_top bool[N],
+    top int32[N])`` where ``label_is_top`` means ``pred_probs[i, labels[i]] + eps >= max_j
+    pred_probs[i, j]`` evaluated in the input dtype, and ``top`` is the given label when it holds
+    the row maximum, else the first class that does.
     """
     n, k = pred_probs.shape
     counts = np.zeros((k, k), dtype=np.int64)
     guess = np.empty(n, dtype=np.int32)
     label_is_top = np.empty(n, dtype=np.bool_)
+    top = np.empty(n, dtype=np.int32)
     for i in range(n):
-        best = pred_probs[i, 0]
-        best_j = 0
-        conf_best = -np.inf
-        conf_j = -1
-        first_conf = -1
-        n_conf = 0
+        # one vectorised sweep: the row maximum and the largest probability at/above its threshold
+        best = minus_one
+        conf_best = minus_one
         for j in range(k):
             x = pred_probs[i, j]
-            if x > best:
-                best = x
-                best_j = j
-            xd = np.float64(x)
-            if xd >= cmp_thresholds[j]:
-                n_conf += 1
-                if first_conf < 0:
-                    first_conf = j
-                if xd > conf_best:
-                    conf_best = xd
-                    conf_j = j
+            best = max(best, x)
+            conf_best = max(conf_best, x if x >= thresholds[j] else minus_one)
         c = labels[i]
         label_is_top[i] = pred_probs[i, c] + eps >= best
-        if n_conf == 0:
+        top[i] = c
+        if pred_probs[i, c] < best:
+            for j in range(k):
+                if pred_probs[i, j] == best:
+                    top[i] = j
+                    break
+        if conf_best == minus_one:
             guess[i] = -1
             continue
-        if rule == GUESS_PAPER:
-            g = conf_j
-        elif n_conf == 1:
-            g = first_conf
-        else:
-            g = best_j
+        g = -1
+        if rule == GUESS_CLEANLAB:
+            n_conf = 0
+            for j in range(k):
+                n_conf += pred_probs[i, j] >= thresholds[j]
+            if n_conf > 1:
+                for j in range(k):
+                    if pred_probs[i, j] == best:
+                        g = j
+                        break
+        if g < 0:
+            for j in range(k):
+                if pred_probs[i, j] == conf_best and pred_probs[i, j] >= thresholds[j]:
+                    g = j
+                    break
         guess[i] = g
         counts[c, g] += 1
-    return counts, guess, label_is_top
+    return counts, guess, label_is_top, top
 
 
 @njit(cache=True, nogil=True)
@@ -261,55 +273,127 @@ def _offer(keys, idx, sizes, caps, offsets, cell, key, row, low_first):
 
 
 @njit(cache=True, nogil=True)
-def select_by_margin(labels, pred_probs, num_to_select, low_first):
+def _heap_storage(caps):
+    kk = caps.shape[0]
+    offsets = np.zeros(kk + 1, dtype=np.int64)
+    for cell in range(kk):
+        offsets[cell + 1] = offsets[cell] + caps[cell]
+    keys = np.empty(offsets[kk], dtype=np.float64)
+    idx = np.empty(offsets[kk], dtype=np.int64)
+    return offsets, keys, idx, np.zeros(kk, dtype=np.int64)
+
+
+@njit(cache=True, nogil=True)
+def _heap_mask(n, offsets, idx, sizes):
+    mask = np.zeros(n, dtype=np.bool_)
+    for cell in range(sizes.shape[0]):
+        base = offsets[cell]
+        for t in range(sizes[cell]):
+            mask[idx[base + t]] = True
+    return mask
+
+
+@njit(cache=True, nogil=True, fastmath=_FINITE)
+def _positive_margin_phase(labels, pred_probs, caps, top):
+    """Bounded heaps of the largest *positive* margins per cell (``caps`` flat, ``given * K + j``).
+
+    Only rows whose given label is not their top class have a positive margin. Seeding: each such
+    row is first offered to the cell of its top class, its largest margin. The heaps then hold
+    good candidates and their roots become high entry gates, so in the sweep (every such row, all
+    K margins, branch-free compare against the gates) few rows touch a heap. Heaps compare
+    (margin, row) in full: equal margins go to the lower row index whatever the visiting order.
+    Returns ``(mask, sizes)``.
+    """
+    n, k = pred_probs.shape
+    offsets, keys, idx, sizes = _heap_storage(caps)
+    tiny = 5e-324  # m >= tiny  <=>  m > 0
+    for i in range(n):
+        c = labels[i]
+        t = top[i]
+        if t != c and caps[c * k + t] > 0:
+            m = np.float64(pred_probs[i, t]) - np.float64(pred_probs[i, c])
+            _offer(keys, idx, sizes, caps, offsets, c * k + t, m, i, True)
+    gate = np.full(k * k, np.inf)
+    for cell in range(k * k):
+        if caps[cell] > 0:
+            gate[cell] = max(keys[offsets[cell]], tiny) if sizes[cell] == caps[cell] else tiny
+    cand = np.empty(k, dtype=np.int64)
+    for i in range(n):
+        c = labels[i]
+        t = top[i]
+        if t == c:
+            continue
+        pc = np.float64(pred_probs[i, c])
+        base = c * k
+        cnt = 0
+        for j in range(k):
+            cand[cnt] = j
+            cnt += (np.float64(pred_probs[i, j]) - pc) >= gate[base + j]
+        for q in range(cnt):
+            j = cand[q]
+            if j == t:
+                continue  # offered while seeding
+            cell = base + j
+            m = np.float64(pred_probs[i, j]) - pc
+            root = _offer(keys, idx, sizes, caps, offsets, cell, m, i, True)
+            if sizes[cell] == caps[cell]:
+                gate[cell] = max(root, tiny)
+    return _heap_mask(n, offsets, idx, sizes), sizes
+
+
+@njit(cache=True, nogil=True, fastmath=_FINITE)
+def _nonpositive_margin_phase(labels, pred_probs, caps):
+    """Bounded heaps of the largest margins ``<= 0`` per cell, rows in increasing order.
+
+    Equal margins go to the lower row index (a later row must beat a full heap's root strictly).
+    """
+    n, k = pred_probs.shape
+    offsets, keys, idx, sizes = _heap_storage(caps)
+    gate = np.full(k * k, np.inf)
+    has_target = np.zeros(k, dtype=np.bool_)
+    for cell in range(k * k):
+        if caps[cell] > 0:
+            gate[cell] = -np.inf
+            has_target[cell // k] = True
+    for i in range(n):
+        c = labels[i]
+        if not has_target[c]:
+            continue
+        pc = np.float64(pred_probs[i, c])
+        base = c * k
+        for j in range(k):
+            m = np.float64(pred_probs[i, j]) - pc
+            cell = base + j
+            if m > gate[cell] and m <= 0.0:
+                root = _offer(keys, idx, sizes, caps, offsets, cell, m, i, True)
+                if sizes[cell] == caps[cell]:
+                    gate[cell] = root
+    return _heap_mask(n, offsets, idx, sizes)
+
+
+@njit(cache=True, nogil=True)
+def select_by_margin(labels, pred_probs, num_to_select, top):
     """Prune-by-noise-rate selection (paper Sec. 3.2, "PBNR").
 
     For every off-diagonal cell ``(k, j)`` with ``num_to_select[k, j] > 0``, mark the examples
-    labelled ``k`` with the ``num_to_select[k, j]`` largest margins ``pred_probs[i, j] -
-    pred_probs[i, k]`` (difference taken in the input dtype). One pass over the rows with a bounded
-    heap per cell: memory is O(sum(num_to_select)), never O(N x K).
+    labelled ``k`` with the ``num_to_select[k, j]`` largest margins ``p_j - p_k`` (exact, in
+    float64); equal margins go to the lower row index. ``top`` comes from ``confident_pass``.
+    Memory is O(sum(num_to_select)), never O(N x K).
+
+    Phase 1 (``_positive_margin_phase``) fills the cells from the positive margins; a cell that
+    found fewer than it needs takes the rest from the margins ``<= 0`` in phase 2.
     Returns the union of the selections as a bool[N] mask.
     """
-    n, k = pred_probs.shape
+    k = pred_probs.shape[1]
     caps = np.zeros(k * k, dtype=np.int64)
-    offsets = np.zeros(k * k + 1, dtype=np.int64)
-    # per given class, the list of target columns with something to select
-    targets = np.empty((k, k), dtype=np.int64)
-    n_targets = np.zeros(k, dtype=np.int64)
     for a in range(k):
         for b in range(k):
-            cell = a * k + b
             if a != b and num_to_select[a, b] > 0:
-                caps[cell] = num_to_select[a, b]
-                targets[a, n_targets[a]] = b
-                n_targets[a] += 1
-            offsets[cell + 1] = offsets[cell] + caps[cell]
-    total = offsets[k * k]
-    keys = np.empty(total, dtype=np.float64)
-    idx = np.empty(total, dtype=np.int64)
-    sizes = np.zeros(k * k, dtype=np.int64)
-    root = np.full(k * k, -np.inf)
-    full = np.zeros(k * k, dtype=np.bool_)
-    for i in range(n):
-        c = labels[i]
-        nt = n_targets[c]
-        if nt == 0:
-            continue
-        pc = pred_probs[i, c]
-        for t in range(nt):
-            j = targets[c, t]
-            cell = c * k + j
-            m = np.float64(pred_probs[i, j] - pc)
-            # rows arrive in increasing order: an equal key can only win when high rows win
-            if full[cell] and (m < root[cell] or (m == root[cell] and low_first)):
-                continue
-            root[cell] = _offer(keys, idx, sizes, caps, offsets, cell, m, i, low_first)
-            full[cell] = sizes[cell] == caps[cell]
-    mask = np.zeros(n, dtype=np.bool_)
-    for cell in range(k * k):
-        base = offsets[cell]
-        for p in range(sizes[cell]):
-            mask[idx[base + p]] = True
+                caps[a * k + b] = num_to_select[a, b]
+    mask, sizes = _positive_margin_phase(labels, pred_probs, caps, top)
+    short = np.maximum(caps - sizes, 0)
+    if short.max() > 0:
+        mask |= _nonpositive_margin_phase(labels, pred_probs, short)
     return mask
 
 
