@@ -114,7 +114,7 @@ def check_labels(labels: Any, num_examples: int, num_classes: int) -> np.ndarray
         integral = finite & (np.floor(np.where(finite, lab, 0)) == lab)
         if not integral.all():
             row = int(np.flatnonzero(~integral)[0])
-            raise InputError(f"labels[{row}] = {lab[row]!r} is not an integer class index")
+            raise InputError(f"labels[{row}] = {float(lab[row])!r} is not an integer class index")
         lab = lab.astype(np.int64)
     elif lab.dtype.kind not in "iu":
         raise InputError(f"labels must be integer class indices; got dtype {lab.dtype}")
