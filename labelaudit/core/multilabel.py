@@ -84,6 +84,8 @@ CALIBRATIONS = ("platt", "none")
 _THRESHOLD_TOL = 1e-6  # tolerance subtracted from the per-class thresholds (as in the CL paper's code)
 _PLATT_EPS = 1e-6  # probabilities are clipped to [eps, 1 - eps] before taking logits
 _PLATT_MAX_ITER = 100
+_PLATT_BINS = 1024  # histogram bins of the logits per class and tag value (see platt_fit)
+_PLATT_MAX_SLOPE = 1.0  # calibration may soften over-confident outputs, never sharpen them
 
 FilterBy = Literal[
     "prune_by_noise_rate",
@@ -367,26 +369,130 @@ def _few(idx: np.ndarray, limit: int = 8) -> str:
 # ======================================================================================
 
 
-def _platt(Y: np.ndarray, P: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class _Platt:
+    """Fitted per-class Platt parameters plus the logit histogram they were fitted on.
+
+    ``lo``/``hi`` are the per-class clip bounds of the probabilities: ``max(1e-6, r / 2)``
+    where ``r`` is the smallest positive probability the model gave that class (and the same
+    from the top), so exact 0s and 1s sit half a step beyond the model's resolution instead
+    of at an arbitrary logit of -13.8 (which, for coarse outputs such as k-NN vote shares,
+    would dominate the fit).
+    """
+
+    a: np.ndarray
+    b: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    cnt: np.ndarray
+    sx: np.ndarray
+    sxx: np.ndarray
+    zeros: np.ndarray
+    ones: np.ndarray
+
+    @property
+    def xlo(self) -> np.ndarray:
+        return np.log(self.lo / (1.0 - self.lo))
+
+    @property
+    def xhi(self) -> np.ndarray:
+        return np.log(self.hi / (1.0 - self.hi))
+
+    def thresholds(self) -> np.ndarray:
+        """Per-class thresholds of the *calibrated* probabilities, ``(K, 2)``: the mean of
+        ``sigmoid(a x + b)`` over each given group, from the histogram with a second-order
+        correction for the spread of the logits inside each bin (error ~1e-8)."""
+        cnt = self.cnt
+        safe = np.where(cnt > 0, cnt, 1.0)
+        xbar = np.where(cnt > 0, self.sx / safe, 0.0)
+        var = np.maximum(np.where(cnt > 0, self.sxx / safe, 0.0) - xbar * xbar, 0.0)
+        a = self.a[:, None, None]
+        sig = _sigmoid(a * xbar + self.b[:, None, None])
+        mean_sig = sig + 0.5 * sig * (1.0 - sig) * (1.0 - 2.0 * sig) * a * a * var
+        s_zero = _sigmoid(self.a * self.xlo + self.b)[:, None]  # (K, 1)
+        s_one = _sigmoid(self.a * self.xhi + self.b)[:, None]
+        mass = (cnt * mean_sig).sum(axis=2) + self.zeros * s_zero + self.ones * s_one  # (K, 2)
+        size = cnt.sum(axis=2) + self.zeros + self.ones
+        t = np.full((cnt.shape[0], 2), np.nan)
+        ok1 = size[:, 1] > 0
+        ok0 = size[:, 0] > 0
+        t[ok1, 1] = mass[ok1, 1] / size[ok1, 1]
+        t[ok0, 0] = 1.0 - mass[ok0, 0] / size[ok0, 0]
+        return t
+
+    def raw_cuts(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Map the confident-joint tests on calibrated probabilities back to raw ones.
+
+        Calibration is increasing in ``p`` (``a > 0``): ``p' >= c`` is ``x >= (logit(c) - b) / a``
+        for the clipped logit ``x`` of ``p``, i.e. ``p >= sigmoid((logit(c) - b) / a)``.
+        Returns ``(cut_present, cut_absent, mid)`` for :func:`confident_joint`.
+        """
+        a, b, xlo, xhi = self.a, self.b, self.xlo, self.xhi
+
+        def to_x(c: np.ndarray) -> np.ndarray:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                cc = np.clip(c, 0.0, 1.0)
+                return (np.log(cc) - np.log1p(-cc) - b) / a  # -inf / +inf at 0 / 1; NaN stays NaN
+
+        x1 = to_x(t[:, 1] - _THRESHOLD_TOL)  # confidently present  <=>  x >= x1
+        cut_present = np.where(x1 <= xlo, -1.0, np.where(x1 > xhi, 2.0, _sigmoid(x1)))
+        cut_present[np.isnan(x1)] = np.nan
+        x0 = to_x(1.0 - (t[:, 0] - _THRESHOLD_TOL))  # confidently absent  <=>  x <= x0
+        raw0 = np.where(x0 >= xhi, 2.0, np.where(x0 < xlo, -1.0, _sigmoid(x0)))  # p <= raw0
+        cut_absent = 1.0 - raw0  # tested as 1 - p >= cut_absent
+        cut_absent[np.isnan(x0)] = np.nan
+        xm = -b / a  # calibrated p' = 1/2
+        mid = np.where(xm <= xlo, -1.0, np.where(xm > xhi, 2.0, _sigmoid(xm)))
+        return cut_present, cut_absent, mid
+
+    def apply(self, P: np.ndarray) -> np.ndarray:
+        return _kernels().platt_apply(P, self.a, self.b, self.lo, self.hi)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+def _fit_platt(Y: np.ndarray, P: np.ndarray) -> _Platt:
     kern = _kernels()
-    a, b, _ = kern.platt_fit(Y, P, _PLATT_EPS, _PLATT_MAX_ITER)
-    a = a.copy()
-    b = b.copy()
+    n, k = Y.shape
+    cnt, sx, sxx, zeros, ones, minpos, mintop = kern.platt_histogram(Y, P, _PLATT_EPS, _PLATT_BINS)
+    lo = np.maximum(_PLATT_EPS, minpos / 2.0)
+    hi = 1.0 - np.maximum(_PLATT_EPS, mintop / 2.0)
+    xlo = np.log(lo / (1.0 - lo))
+    xhi = np.log(hi / (1.0 - hi))
+    npos = cnt[:, 1, :].sum(axis=1) + zeros[:, 1] + ones[:, 1]
+    tpos = (npos + 1.0) / (npos + 2.0)
+    tneg = 1.0 / ((n - npos) + 2.0)
+    # weighted points per class: the occupied bins (at their mean logit) and the exact 0s / 1s
+    safe = np.where(cnt > 0, cnt, 1.0)
+    xs = np.concatenate([sx / safe, np.repeat(xlo[:, None, None], 2, axis=1), np.repeat(xhi[:, None, None], 2, axis=1)], axis=2)
+    ws = np.concatenate([cnt, zeros[:, :, None], ones[:, :, None]], axis=2)
+    ts = np.broadcast_to(np.stack([tneg, tpos], axis=1)[:, :, None], ws.shape)
+    keep = ws.reshape(k, -1) > 0
+    starts = np.zeros(k + 1, dtype=np.int64)
+    np.cumsum(keep.sum(axis=1), out=starts[1:])
+    a, b = kern.platt_fit(
+        np.ascontiguousarray(xs.reshape(k, -1)[keep]),
+        np.ascontiguousarray(ws.reshape(k, -1)[keep]),
+        np.ascontiguousarray(ts.reshape(k, -1)[keep]),
+        starts,
+        _PLATT_MAX_SLOPE,
+        _PLATT_MAX_ITER,
+    )
     flat = np.flatnonzero(~(a > 0.0))
     if flat.size:
-        # the scores are not positively related to the given tags: keep no information from them
-        n = Y.shape[0]
-        npos = Y[:, flat].sum(axis=0, dtype=np.float64)
-        target = (npos + 1.0) / (n + 2.0)
-        a[flat] = 0.0
-        b[flat] = np.log(target / (1.0 - target))
+        # not positively related to the given tags: calibration would reverse or erase the ranking
+        a[flat] = 1.0
+        b[flat] = 0.0
         warnings.warn(
             f"{flat.size} class(es) have predicted probabilities that do not increase with the given tags "
-            f"({_few(flat)}): their tags are not audited (all calibrated to the class frequency)",
+            f"({_few(flat)}): they are audited on their raw probabilities",
             LabelauditWarning,
             stacklevel=4,
         )
-    return kern.platt_apply(P, a, b, _PLATT_EPS), a, b
+    return _Platt(a, b, lo, hi, cnt, sx, sxx, zeros, ones)
 
 
 def calibrate_pred_probs(labels: Any, pred_probs: Any) -> np.ndarray:
@@ -396,8 +502,8 @@ def calibrate_pred_probs(labels: Any, pred_probs: Any) -> np.ndarray:
     likelihood with Platt's (1999) smoothed targets (``(n+ + 1)/(n+ + 2)`` and ``1/(n- + 2)``),
     probabilities clipped to ``[1e-6, 1 - 1e-6]`` before the logit.  Two parameters per class,
     so fitting on the audited data itself leaks almost nothing of any single tag.  A class
-    whose fitted slope is not positive is set to its smoothed frequency (and a
-    :class:`~labelaudit.errors.LabelauditWarning` is emitted).
+    whose fitted slope is not positive is left uncalibrated (with a
+    :class:`~labelaudit.errors.LabelauditWarning`).
 
     Parameters
     ----------
@@ -413,7 +519,7 @@ def calibrate_pred_probs(labels: Any, pred_probs: Any) -> np.ndarray:
         corresponding input column.
     """
     Y, P = _prepare(labels, pred_probs)
-    return _platt(Y, P)[0]
+    return _fit_platt(Y, P).apply(P)
 
 
 # ======================================================================================
@@ -429,8 +535,6 @@ class MultilabelAudit:
     ----------
     tags : numpy.ndarray
         ``uint8 (N, K)`` given tags.
-    pred_probs : numpy.ndarray
-        ``(N, K)`` probabilities the audit used (after calibration, if any).
     per_class : numpy.ndarray
         ``bool (N, K)``: tag ``k`` of example ``i`` looks wrong.
     missing : numpy.ndarray
@@ -449,7 +553,8 @@ class MultilabelAudit:
         index 1 = tag present.  ``joint[k, 1, 0]`` estimates the spurious tags of class ``k``
         and ``joint[k, 0, 1]`` the missing ones.
     thresholds : numpy.ndarray
-        ``float64 (K, 2)`` per-class thresholds, ``[k, 1]`` for "present", ``[k, 0]`` for "absent".
+        ``float64 (K, 2)`` per-class thresholds (of the calibrated probabilities when
+        calibration is on), ``[k, 1]`` for "present", ``[k, 0]`` for "absent".
     platt : tuple of numpy.ndarray or None
         ``(a, b)`` Platt parameters when calibration was used.
     settings : dict
@@ -457,7 +562,6 @@ class MultilabelAudit:
     """
 
     tags: np.ndarray
-    pred_probs: np.ndarray
     per_class: np.ndarray
     missing: np.ndarray
     spurious: np.ndarray
@@ -470,27 +574,45 @@ class MultilabelAudit:
     settings: dict[str, Any] = field(default_factory=dict)
 
 
+_NEED_OFFDIAG = ("confident_learning", "low_self_confidence", "low_normalized_margin")
 _METHOD_CODE = {"self_confidence": 0, "normalized_margin": 1, "confidence_weighted_entropy": 2}
 _AGG_CODE = {"ema": 0, "softmin": 1, "min": 2, "mean": 3}
 
 
-def _calibrated_input(Y: np.ndarray, P: np.ndarray, s: _Settings):
-    if s.calibration == "platt":
-        Pc, a, b = _platt(Y, P)
-        return Pc, (a, b)
-    return P, None
+def _calibration(Y: np.ndarray, P: np.ndarray, s: _Settings) -> _Platt | None:
+    return _fit_platt(Y, P) if s.calibration == "platt" else None
 
 
-def _joint_and_quotas(Y: np.ndarray, P: np.ndarray, s: _Settings):
-    """Thresholds, confident joint, calibrated joint and pruning quotas for all classes."""
+def _calibrated(Y: np.ndarray, P: np.ndarray, pl: _Platt | None) -> np.ndarray:
+    """The probabilities the audit scores: calibrated (float64) or the input as it is."""
+    if pl is None:
+        return P
+    return pl.apply(P)
+
+
+def _joint_and_quotas(Y: np.ndarray, P: np.ndarray, s: _Settings, pl: _Platt | None):
+    """Thresholds, confident joint, calibrated joint and pruning quotas for all classes.
+
+    Always works on the raw probabilities ``P``: with calibration the thresholds are those of
+    the calibrated probabilities and the tests are mapped back through the calibration.
+    """
     kern = _kernels()
-    n = Y.shape[0]
-    t, counts = kern.class_thresholds(Y, P)
-    # thresholds and their tolerance are applied in the dtype of P (as NumPy would do on P)
-    tol = P.dtype.type(_THRESHOLD_TOL)
-    with np.errstate(invalid="ignore"):
-        cut = np.ascontiguousarray(t.astype(P.dtype) - tol)
-    C, offdiag, wrong_counts = kern.confident_joint(Y, P, cut)
+    n, k = Y.shape
+    if pl is None:
+        t, counts = kern.class_thresholds(Y, P)
+        # thresholds and their tolerance are applied in the dtype of P (as NumPy would do on P)
+        tol = P.dtype.type(_THRESHOLD_TOL)
+        with np.errstate(invalid="ignore"):
+            cut = (t.astype(P.dtype) - tol).astype(np.float64)
+        cut_present = np.ascontiguousarray(cut[:, 1])
+        cut_absent = np.ascontiguousarray(cut[:, 0])
+        mid = np.full(k, 0.5)
+    else:
+        t = pl.thresholds()
+        npos = Y.sum(axis=0, dtype=np.int64)
+        counts = np.stack([n - npos, npos], axis=1)
+        cut_present, cut_absent, mid = pl.raw_cuts(t)
+    C, code, wrong_counts = kern.confident_joint(Y, P, cut_present, cut_absent, mid)
 
     # calibration: rows to the given counts, then the whole matrix to N
     Cf = C.astype(np.float64)
@@ -526,7 +648,7 @@ def _joint_and_quotas(Y: np.ndarray, P: np.ndarray, s: _Settings):
     frac = s.frac_noise
     quota_nr = np.floor(frac * off_adj).astype(np.int64)
     quota_pc = (tot - np.floor(tot - frac * off_adj)).astype(np.int64)
-    return t, cal, offdiag, wrong_counts, quota_nr, quota_pc
+    return t, cal, code, wrong_counts, quota_nr, quota_pc
 
 
 def _numpy_tie_fix(Y, P, flags, tie, quota, mode, per_group):
@@ -537,7 +659,7 @@ def _numpy_tie_fix(Y, P, flags, tie, quota, mode, per_group):
         return flags
     one = P.dtype.type(1)
     two = P.dtype.type(2)
-    for j, b in zip(*np.nonzero(tie)):
+    for j, b in zip(*np.nonzero(tie), strict=True):
         p = P[:, j]
         y = Y[:, j].astype(bool)
         if per_group:
@@ -581,19 +703,21 @@ def _aggregate(S: np.ndarray, s: _Settings) -> np.ndarray:
 def _run(Y: np.ndarray, P: np.ndarray, s: _Settings, *, want_scores: bool = True) -> MultilabelAudit:
     kern = _kernels()
     _warn_inputs(Y, P)
-    Pc, platt = _calibrated_input(Y, P, s)
-    Pc = np.ascontiguousarray(Pc)
-    t, cal, offdiag, wrong_counts, quota_nr, quota_pc = _joint_and_quotas(Y, Pc, s)
+    pl = _calibration(Y, P, s)
+    t, cal, code, wrong_counts, quota_nr, quota_pc = _joint_and_quotas(Y, P, s, pl)
+    offdiag = kern.offdiag_flags(code) if s.filter_by in _NEED_OFFDIAG else None
     cleanlab = s.compat == "cleanlab"
     fb = s.filter_by
     n, k = Y.shape
+    Pc: np.ndarray | None = None  # calibrated probabilities, only built when scores need them
     class_quality = None
     quality = None
 
     def prune(mode: int, quota: np.ndarray) -> np.ndarray:
-        flags, tie = kern.select_lowest(Y, Pc, quota, True, mode, wrong_counts)
+        # within one given group the calibration keeps the order, so raw keys rank the same
+        flags, tie = kern.select_lowest(Y, P, code, quota, True, mode, wrong_counts)
         if cleanlab:
-            flags = _numpy_tie_fix(Y, Pc, flags, tie, quota, mode, True)
+            flags = _numpy_tie_fix(Y, P, flags, tie, quota, mode, True)
         return flags
 
     if fb == "prune_by_noise_rate":
@@ -605,13 +729,12 @@ def _run(Y: np.ndarray, P: np.ndarray, s: _Settings, *, want_scores: bool = True
     elif fb == "confident_learning":
         flags = offdiag
     elif fb == "predicted_neq_given":
-        one = Pc.dtype.type(1)
-        qa = one - Pc
-        flags = np.where(Y.astype(bool), Pc < qa, qa < Pc).astype(np.uint8)
-    else:  # low_self_confidence / low_normalized_margin
+        flags = kern.wrong_side_flags(code)
+    else:  # low_self_confidence / low_normalized_margin: scores compare the two groups, so calibrate
+        Pc = _calibrated(Y, P, pl)
         mode = 1 if fb == "low_self_confidence" else 2
         num = offdiag.sum(axis=0, dtype=np.int64)[:, None]
-        flags, tie = kern.select_lowest(Y, Pc, num, False, mode, wrong_counts)
+        flags, tie = kern.select_lowest(Y, Pc, code, num, False, mode, wrong_counts)
         if cleanlab:
             flags = _numpy_tie_fix(Y, Pc, flags, tie, num, mode, False)
     per_class = flags.astype(bool)
@@ -631,12 +754,13 @@ def _run(Y: np.ndarray, P: np.ndarray, s: _Settings, *, want_scores: bool = True
         is_issue = kern.any_rows(flags)
 
     if want_scores and quality is None:
+        if Pc is None:
+            Pc = _calibrated(Y, P, pl)
         class_quality = _class_scores(Y, Pc, s)
         quality = _aggregate(class_quality, s)
     given = Y.astype(bool)
     return MultilabelAudit(
         tags=Y,
-        pred_probs=Pc,
         per_class=per_class,
         missing=per_class & ~given,
         spurious=per_class & given,
@@ -645,7 +769,7 @@ def _run(Y: np.ndarray, P: np.ndarray, s: _Settings, *, want_scores: bool = True
         class_quality=class_quality if class_quality is not None else np.empty((0, k)),
         joint=cal,
         thresholds=t,
-        platt=platt,
+        platt=(pl.a, pl.b) if pl is not None else None,
         settings=s.__dict__.copy(),
     )
 
@@ -874,8 +998,7 @@ def per_class_quality_scores(
     """
     s = _settings(method=method, compat=compat, calibration=calibration)
     Y, P = _prepare(labels, pred_probs)
-    Pc, _ = _calibrated_input(Y, P, s)
-    return _class_scores(Y, np.ascontiguousarray(Pc), s)
+    return _class_scores(Y, _calibrated(Y, P, _calibration(Y, P, s)), s)
 
 
 per_class_quality_scores.__doc__ = per_class_quality_scores.__doc__.format(params=_SCORE_PARAMS)  # type: ignore[union-attr]
@@ -924,8 +1047,7 @@ def multilabel_quality_scores(
         calibration=calibration,
     )
     Y, P = _prepare(labels, pred_probs)
-    Pc, _ = _calibrated_input(Y, P, s)
-    return _aggregate(_class_scores(Y, np.ascontiguousarray(Pc), s), s)
+    return _aggregate(_class_scores(Y, _calibrated(Y, P, _calibration(Y, P, s)), s), s)
 
 
 multilabel_quality_scores.__doc__ = multilabel_quality_scores.__doc__.replace("{params}", _SCORE_PARAMS).replace(  # type: ignore[union-attr]
@@ -1001,8 +1123,7 @@ def multilabel_summary(
             arr = arr.astype(bool)
             missing, spurious = arr & ~given, arr & given
         is_issue = (missing | spurious).any(axis=1)
-        Pc, _ = _calibrated_input(Y, P, s)
-        joint = _joint_and_quotas(Y, np.ascontiguousarray(Pc), s)[1]
+        joint = _joint_and_quotas(Y, P, s, _calibration(Y, P, s))[1]
     given_count = Y.sum(axis=0, dtype=np.int64)
     spur = spurious.sum(axis=0, dtype=np.int64)
     miss = missing.sum(axis=0, dtype=np.int64)

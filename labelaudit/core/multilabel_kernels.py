@@ -79,147 +79,191 @@ def _log1pexp(z):
 
 @njit(cache=True)
 def _sigmoid(z):
-    if z >= 0.0:
-        return 1.0 / (1.0 + np.exp(-z))
-    e = np.exp(z)
-    return e / (1.0 + e)
+    # exp(-z) overflows to inf for very negative z, giving exactly 0: no branch needed
+    return 1.0 / (1.0 + np.exp(-z))
 
 
 @njit(cache=True)
-def platt_fit(Y, P, eps, max_iter):
-    """Fit ``sigmoid(a * logit(p) + b)`` to the given tags of every class by Newton's method.
-
-    The targets are Platt's (1999) smoothed labels ``(n+ + 1) / (n+ + 2)`` for given tags and
-    ``1 / (n- + 2)`` for absent ones, which keeps the fit finite when a class is separable.
-    Each Newton iteration is one pass over ``N x K`` for gradient and Hessian, plus one pass per
-    back-tracking step.  Returns ``(a, b, iterations)``.
-    """
-    n, k = P.shape
-    npos = np.zeros(k)
-    for i in range(n):
-        for j in range(k):
-            npos[j] += Y[i, j]
-    tpos = (npos + 1.0) / (npos + 2.0)
-    tneg = 1.0 / ((n - npos) + 2.0)
-    lo = np.log(eps / (1.0 - eps))
-    hi = -lo
-    X = np.empty((n, k))
-    for i in range(n):
-        for j in range(k):
-            p = np.float64(P[i, j])
-            if p <= eps:
-                X[i, j] = lo
-            elif p >= 1.0 - eps:
-                X[i, j] = hi
-            else:
-                X[i, j] = np.log(p / (1.0 - p))
-    a = np.ones(k)
-    b = np.zeros(k)
-    f = np.zeros(k)
-    for i in range(n):
-        for j in range(k):
-            z = a[j] * X[i, j] + b[j]
-            t = tpos[j] if Y[i, j] else tneg[j]
-            f[j] += _log1pexp(z) - t * z
-    active = np.ones(k, dtype=np.bool_)
-    da = np.zeros(k)
-    db = np.zeros(k)
-    step = np.ones(k)
-    fnew = np.zeros(k)
+def _platt_newton(xs, ws, ts, max_iter):
+    """Weighted logistic regression of targets ``ts`` on ``a * xs + b`` (Newton + backtracking)."""
+    m = xs.size
+    a = 1.0
+    b = 0.0
+    f = 0.0
+    for t in range(m):
+        z = a * xs[t] + b
+        f += ws[t] * (_log1pexp(z) - ts[t] * z)
     it = 0
     while it < max_iter:
         it += 1
-        ga = np.zeros(k)
-        gb = np.zeros(k)
-        haa = np.zeros(k)
-        hab = np.zeros(k)
-        hbb = np.zeros(k)
-        for i in range(n):
-            for j in range(k):
-                if not active[j]:
-                    continue
-                x = X[i, j]
-                s = _sigmoid(a[j] * x + b[j])
-                t = tpos[j] if Y[i, j] else tneg[j]
-                r = s - t
-                w = s * (1.0 - s)
-                ga[j] += r * x
-                gb[j] += r
-                haa[j] += w * x * x
-                hab[j] += w * x
-                hbb[j] += w
-        for j in range(k):
-            if not active[j]:
-                continue
-            h11 = haa[j] + 1e-12
-            h22 = hbb[j] + 1e-12
-            det = h11 * h22 - hab[j] * hab[j]
-            if det <= 1e-300:
-                # degenerate (e.g. constant scores): gradient step on the intercept only
-                da[j] = 0.0
-                db[j] = gb[j] / h22
-            else:
-                da[j] = (h22 * ga[j] - hab[j] * gb[j]) / det
-                db[j] = (h11 * gb[j] - hab[j] * ga[j]) / det
-            step[j] = 1.0
-        # back-tracking line search, all classes in the same passes
-        pending = active.copy()
-        while True:
-            any_pending = False
-            for j in range(k):
-                if pending[j]:
-                    any_pending = True
-                    fnew[j] = 0.0
-            if not any_pending:
+        ga = 0.0
+        gb = 0.0
+        haa = 0.0
+        hab = 0.0
+        hbb = 0.0
+        for t in range(m):
+            x = xs[t]
+            s = _sigmoid(a * x + b)
+            r = ws[t] * (s - ts[t])
+            w = ws[t] * s * (1.0 - s)
+            ga += r * x
+            gb += r
+            haa += w * x * x
+            hab += w * x
+            hbb += w
+        h11 = haa + 1e-12
+        h22 = hbb + 1e-12
+        det = h11 * h22 - hab * hab
+        if det <= 1e-300:
+            da = 0.0
+            db = gb / h22
+        else:
+            da = (h22 * ga - hab * gb) / det
+            db = (h11 * gb - hab * ga) / det
+        step = 1.0
+        improved = False
+        fnew = f
+        while step >= 1e-10:
+            na = a - step * da
+            nb = b - step * db
+            fnew = 0.0
+            for t in range(m):
+                z = na * xs[t] + nb
+                fnew += ws[t] * (_log1pexp(z) - ts[t] * z)
+            if fnew <= f + 1e-12 * max(1.0, abs(f)):
+                a = na
+                b = nb
+                improved = True
                 break
-            for i in range(n):
-                for j in range(k):
-                    if not pending[j]:
-                        continue
-                    z = (a[j] - step[j] * da[j]) * X[i, j] + (b[j] - step[j] * db[j])
-                    t = tpos[j] if Y[i, j] else tneg[j]
-                    fnew[j] += _log1pexp(z) - t * z
-            for j in range(k):
-                if not pending[j]:
-                    continue
-                if fnew[j] <= f[j] + 1e-12 * max(1.0, abs(f[j])) or step[j] < 1e-10:
-                    pending[j] = False
-                    if fnew[j] > f[j]:
-                        # no descent possible any more: stop this class where it is
-                        active[j] = False
-                        continue
-                    a[j] -= step[j] * da[j]
-                    b[j] -= step[j] * db[j]
-                    if f[j] - fnew[j] <= 1e-10 * max(1.0, abs(f[j])):
-                        active[j] = False
-                    f[j] = fnew[j]
-                else:
-                    step[j] *= 0.5
-        done = True
-        for j in range(k):
-            if active[j]:
-                done = False
-        if done:
+            step *= 0.5
+        if not improved:
+            break
+        change = f - fnew
+        f = fnew
+        if change <= 1e-12 * max(1.0, abs(f)) or (abs(step * da) < 1e-9 and abs(step * db) < 1e-9):
             break
     return a, b, it
 
 
 @njit(cache=True)
-def platt_apply(P, a, b, eps):
-    """``sigmoid(a_k * logit(clip(p, eps, 1 - eps)) + b_k)`` as float64."""
+def platt_histogram(Y, P, eps, nbins):
+    """One pass over ``N x K``: what the per-class Platt fits need.
+
+    Probabilities strictly inside ``(0, 1)`` are clipped to ``[eps, 1 - eps]`` and mapped to
+    ``x = logit(p)`` (computed in float32: only bin indices and bin sums depend on it), which
+    goes to one of ``nbins`` equal bins over the clipped logit range.  Exact 0s and 1s are
+    counted apart, together with the smallest positive ``p`` and ``1 - p`` of each class, so the
+    caller can place them at the model's resolution instead of at an arbitrary clip.
+
+    Returns ``(cnt, sx, sxx, zeros, ones, minpos, mintop)``: float64 ``(K, 2, nbins)`` counts,
+    sums of ``x`` and of ``x**2`` per class, given tag (index 1 = given) and bin; float64
+    ``(K, 2)`` counts of exact 0s and 1s; float64 ``(K,)`` smallest positive ``p`` and
+    smallest positive ``1 - p`` (1.0 when there is none).
+    """
     n, k = P.shape
-    out = np.empty((n, k))
-    lo = np.log(eps / (1.0 - eps))
-    hi = -lo
+    e32 = np.float32(eps)
+    one32 = np.float32(1.0)
+    top = one32 - e32
+    lo = np.float64(np.log(e32 / (one32 - e32)))
+    hi = np.float64(np.log(top / (one32 - top)))
+    inv_width = nbins / (hi - lo)
+    cnt = np.zeros((k, 2, nbins))
+    sx = np.zeros((k, 2, nbins))
+    sxx = np.zeros((k, 2, nbins))
+    zeros = np.zeros((k, 2))
+    ones = np.zeros((k, 2))
+    minpos = np.ones(k)
+    mintop = np.ones(k)
     for i in range(n):
         for j in range(k):
-            p = np.float64(P[i, j])
-            if p <= eps:
-                x = lo
-            elif p >= 1.0 - eps:
-                x = hi
+            pd = np.float64(P[i, j])
+            g = np.int64(Y[i, j])
+            if pd <= 0.0:
+                zeros[j, g] += 1.0
+                continue
+            if pd >= 1.0:
+                ones[j, g] += 1.0
+                continue
+            if pd < minpos[j]:
+                minpos[j] = pd
+            if 1.0 - pd < mintop[j]:
+                mintop[j] = 1.0 - pd
+            p = np.float32(pd)
+            p = min(max(p, e32), top)
+            x = np.float64(np.log(p / (one32 - p)))
+            bi = int((x - lo) * inv_width)
+            bi = min(max(bi, 0), nbins - 1)
+            cnt[j, g, bi] += 1.0
+            sx[j, g, bi] += x
+            sxx[j, g, bi] += x * x
+    return cnt, sx, sxx, zeros, ones, minpos, mintop
+
+
+@njit(cache=True)
+def _platt_intercept(xs, ws, ts, a, b, max_iter):
+    """Maximum-likelihood intercept for a fixed slope ``a`` (Newton on one variable)."""
+    m = xs.size
+    for _ in range(max_iter):
+        g = 0.0
+        h = 0.0
+        for t in range(m):
+            s = _sigmoid(a * xs[t] + b)
+            g += ws[t] * (s - ts[t])
+            h += ws[t] * s * (1.0 - s)
+        if h <= 1e-300:
+            break
+        d = g / h
+        b -= d
+        if abs(d) < 1e-12:
+            break
+    return b
+
+
+@njit(cache=True)
+def platt_fit(xs_all, ws_all, ts_all, starts, max_slope, max_iter):
+    """Fit ``sigmoid(a * x + b)`` to the targets of every class (Platt scaling).
+
+    Class ``k`` owns the weighted points ``starts[k]:starts[k + 1]`` of ``xs_all`` (logits),
+    ``ws_all`` (counts) and ``ts_all`` (targets): the bins of :func:`platt_histogram` plus the
+    exact 0s and 1s.  Maximum likelihood by Newton's method with back-tracking, so the cost
+    does not grow with ``N``.  A slope above ``max_slope`` is capped and the intercept refit
+    for it.  Returns float64 ``(a, b)``, each ``(K,)``.
+    """
+    k = starts.size - 1
+    a = np.ones(k)
+    b = np.zeros(k)
+    for j in range(k):
+        lo = starts[j]
+        hi = starts[j + 1]
+        if hi <= lo:
+            continue
+        aj, bj, _ = _platt_newton(xs_all[lo:hi], ws_all[lo:hi], ts_all[lo:hi], max_iter)
+        if aj > max_slope:
+            aj = max_slope
+            bj = _platt_intercept(xs_all[lo:hi], ws_all[lo:hi], ts_all[lo:hi], aj, bj, max_iter)
+        a[j] = aj
+        b[j] = bj
+    return a, b
+
+
+@njit(cache=True)
+def platt_apply(P, a, b, lo, hi):
+    """``sigmoid(a_k * logit(clip(p, lo_k, hi_k)) + b_k)``, float64 ``(N, K)``; the logit of a
+    value strictly inside (0, 1) is computed in float32, as in :func:`platt_histogram`."""
+    n, k = P.shape
+    xlo = np.log(lo / (1.0 - lo))
+    xhi = np.log(hi / (1.0 - hi))
+    out = np.empty((n, k))
+    for i in range(n):
+        for j in range(k):
+            pd = np.float64(P[i, j])
+            if pd <= lo[j]:
+                x = xlo[j]
+            elif pd >= hi[j]:
+                x = xhi[j]
             else:
-                x = np.log(p / (1.0 - p))
+                p = np.float32(pd)
+                x = np.float64(np.log(p / (np.float32(1.0) - p)))
             out[i, j] = _sigmoid(a[j] * x + b[j])
     return out
 
@@ -239,69 +283,68 @@ def class_thresholds(Y, P):
     """
     n, k = P.shape
     one = np.ones(1, dtype=P.dtype)[0]
-    sums = np.zeros((k, 2))
-    counts = np.zeros((k, 2), dtype=np.int64)
+    s1 = np.zeros(k)
+    s0 = np.zeros(k)
+    c1 = np.zeros(k, dtype=np.int64)
     for i in range(n):
         for j in range(k):
             p = P[i, j]
-            if Y[i, j]:
-                sums[j, 1] += p
-                counts[j, 1] += 1
-            else:
-                sums[j, 0] += one - p
-                counts[j, 0] += 1
+            y = Y[i, j]
+            # branch-free: tags are unpredictable, branches on them are slow
+            s1[j] += p * y
+            s0[j] += (one - p) * (1 - y)
+            c1[j] += y
+    counts = np.empty((k, 2), dtype=np.int64)
     t = np.empty((k, 2))
     for j in range(k):
-        for g in range(2):
-            t[j, g] = sums[j, g] / counts[j, g] if counts[j, g] > 0 else np.nan
+        counts[j, 1] = c1[j]
+        counts[j, 0] = n - c1[j]
+        t[j, 1] = s1[j] / c1[j] if c1[j] > 0 else np.nan
+        t[j, 0] = s0[j] / (n - c1[j]) if n - c1[j] > 0 else np.nan
     return t, counts
 
 
 @njit(cache=True)
-def confident_joint(Y, P, cut):
-    """Confident joint of every one-vs-rest problem plus the per-element off-diagonal flags.
+def confident_joint(Y, P, cut_present, cut_absent, mid):
+    """Confident joint of every one-vs-rest problem plus a per-element code.
 
-    ``cut[k, g]`` is the threshold minus its tolerance, already in P's dtype.  An element
-    counts as confidently side ``c`` when ``q_c >= cut[k, c]``; when both sides qualify the
-    larger probability wins, and a tie goes to *present*.  Elements confident in neither
-    side are not counted.
+    An element of class ``k`` counts as confidently *present* when ``p >= cut_present[k]``
+    and confidently *absent* when ``1 - p >= cut_absent[k]`` (``1 - p`` evaluated in P's
+    dtype); when both hold it goes to present if ``p >= mid[k]``, else absent.  Elements
+    confident in neither side are not counted.  It is *on the wrong side* when its given tag
+    is present and ``p < mid[k]``, or absent and ``p > mid[k]``.  On raw probabilities the
+    cuts are the thresholds minus their tolerance and ``mid = 0.5`` (``p < 0.5`` is exactly
+    ``p < 1 - p`` in floating point); for calibrated probabilities the caller maps the cuts
+    back to raw probabilities through the inverse of the (monotone) calibration.
 
-    Returns ``(C, offdiag, wrong_counts)``: ``C[k, given, true]`` int64 counts,
-    ``offdiag`` uint8 ``(N, K)`` = counted off the diagonal *and* on the wrong side (the
-    ``confident_learning`` flags), ``wrong_counts[k, g]`` = number of wrong-side elements in
-    each given group.
+    Returns ``(C, code, wrong_counts)``: ``C[k, given, true]`` int64 counts; ``code`` uint8
+    ``(N, K)`` with bit 0 = counted off the diagonal *and* on the wrong side (the
+    ``confident_learning`` flag) and bit 1 = on the wrong side; ``wrong_counts[k, g]`` =
+    number of wrong-side elements in each given group.
     """
     n, k = P.shape
     one = np.ones(1, dtype=P.dtype)[0]
     C = np.zeros((k, 2, 2), dtype=np.int64)
-    offdiag = np.zeros((n, k), dtype=np.uint8)
+    code = np.empty((n, k), dtype=np.uint8)
     wrong_counts = np.zeros((k, 2), dtype=np.int64)
     for i in range(n):
         for j in range(k):
             p = P[i, j]
             qa = one - p
-            g = 1 if Y[i, j] else 0
-            cp = p >= cut[j, 1]
-            ca = qa >= cut[j, 0]
-            if cp and ca:
-                t = 1 if p >= qa else 0
-            elif cp:
-                t = 1
-            elif ca:
-                t = 0
-            else:
-                t = -1
-            if g == 1:
-                wrong = p < qa
-            else:
-                wrong = qa < p
-            if wrong:
-                wrong_counts[j, g] += 1
-            if t >= 0:
-                C[j, g, t] += 1
-                if t != g and wrong:
-                    offdiag[i, j] = 1
-    return C, offdiag, wrong_counts
+            g = np.int64(Y[i, j])
+            cp = p >= cut_present[j]
+            ca = qa >= cut_absent[j]
+            m = mid[j]
+            # branch-free: true side 1 = present (between two confident sides, p >= mid wins)
+            present = cp & ((not ca) | (p >= m))
+            conf = cp | ca
+            t = np.int64(present)
+            wrong = ((p < m) & (g == 1)) | ((p > m) & (g == 0))
+            C[j, g, t] += np.int64(conf)
+            wrong_counts[j, g] += np.int64(wrong)
+            off = conf & (t != g) & wrong
+            code[i, j] = np.uint8(off) | (np.uint8(wrong) << np.uint8(1))
+    return C, code, wrong_counts
 
 
 # --------------------------------------------------------------------------------------
@@ -332,13 +375,14 @@ def _key(p, g, mode, one, two):
 
 
 @njit(cache=True)
-def select_lowest(Y, P, quota, per_group, mode, wrong_counts):
+def select_lowest(Y, P, code, quota, per_group, mode, wrong_counts):
     """Flag, for every class (and given group when ``per_group``), the ``quota`` wrong-side
     elements with the lowest key; ties at the cut are broken by row index.
 
-    Only wrong-side elements can be selected (that is where every confident-learning rule
-    looks), so only they are gathered and sorted: one pass over ``N x K`` scatters them into
-    per-bucket buffers, in row order.  ``quota`` has shape ``(K, 2)`` when ``per_group`` else
+    Only wrong-side elements (bit 1 of ``code``, from :func:`confident_joint`) can be
+    selected -- that is where every confident-learning rule looks -- so only they are
+    gathered, in row order, into per-bucket buffers, and the cut is found by selection
+    (O(size of the bucket)).  ``quota`` has shape ``(K, 2)`` when ``per_group`` else
     ``(K, 1)``.
 
     Returns ``(flags, tie)``: uint8 ``(N, K)`` flags, and ``tie[k, b]`` = 1 when the key at
@@ -365,16 +409,13 @@ def select_lowest(Y, P, quota, per_group, mode, wrong_counts):
     fill = offsets[:-1].copy()
     for i in range(n):
         for j in range(k):
-            p = P[i, j]
-            qa = one - p
-            g = 1 if Y[i, j] else 0
-            wrong = (p < qa) if g == 1 else (qa < p)
-            if not wrong:
+            if not (code[i, j] & 2):
                 continue
+            g = np.int64(Y[i, j])
             bucket = j * nb + (g if per_group else 0)
             pos = fill[bucket]
             idx[pos] = i
-            keys[pos] = _key(p, g, mode, one, two)
+            keys[pos] = _key(P[i, j], g, mode, one, two)
             fill[bucket] = pos + 1
     flags = np.zeros((n, k), dtype=np.uint8)
     tie = np.zeros((k, nb), dtype=np.uint8)
@@ -391,12 +432,48 @@ def select_lowest(Y, P, quota, per_group, mode, wrong_counts):
                     flags[idx[t], j] = 1
                 continue
             kb = keys[lo:lo + m]
-            order = np.argsort(kb, kind="mergesort")  # stable: ties keep row order
-            for t in range(r):
-                flags[idx[lo + order[t]], j] = 1
-            if kb[order[r - 1]] == kb[order[r]]:
+            # the r-th smallest key by selection, then a pass in row order: everything below
+            # it, and as many of the elements equal to it as still fit (ties by row index)
+            v = np.partition(kb.copy(), r - 1)[r - 1]
+            nless = 0
+            nequal = 0
+            for t in range(m):
+                if kb[t] < v:
+                    nless += 1
+                elif kb[t] == v:
+                    nequal += 1
+            need = r - nless
+            if nequal > need:
                 tie[j, b] = 1
+            for t in range(m):
+                if kb[t] < v:
+                    flags[idx[lo + t], j] = 1
+                elif kb[t] == v and need > 0:
+                    flags[idx[lo + t], j] = 1
+                    need -= 1
     return flags, tie
+
+
+@njit(cache=True)
+def wrong_side_flags(code):
+    """Bit 1 of the confident-joint code: the ``predicted_neq_given`` flags, uint8 ``(N, K)``."""
+    n, k = code.shape
+    out = np.empty((n, k), dtype=np.uint8)
+    for i in range(n):
+        for j in range(k):
+            out[i, j] = (code[i, j] >> 1) & 1
+    return out
+
+
+@njit(cache=True)
+def offdiag_flags(code):
+    """Bit 0 of the confident-joint code: the ``confident_learning`` flags, uint8 ``(N, K)``."""
+    n, k = code.shape
+    out = np.empty((n, k), dtype=np.uint8)
+    for i in range(n):
+        for j in range(k):
+            out[i, j] = code[i, j] & 1
+    return out
 
 
 # --------------------------------------------------------------------------------------
