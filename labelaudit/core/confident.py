@@ -18,7 +18,14 @@ from typing import Any
 import numpy as np
 
 from labelaudit.core import kernels
-from labelaudit.core.validate import check_compat, check_inputs
+from labelaudit.core.validate import (
+    ROW_SUM_TOL,
+    VALUE_TOL,
+    _interpret_scan,
+    check_compat,
+    check_inputs,
+    prepare_inputs,
+)
 from labelaudit.errors import InputError
 
 #: Threshold given by cleanlab 2.9 to a class with no labelled examples (unreachable for p <= 1).
@@ -142,14 +149,38 @@ def _native_thresholds(cmp: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return native
 
 
-def _confident_pass(labels: np.ndarray, pred_probs: np.ndarray, compat: str) -> _Pass:
+def _confident_pass(
+    labels: np.ndarray, pred_probs: np.ndarray, compat: str, *, checked: bool = True
+) -> _Pass:
+    """One read of the matrix: confident joint, per-row facts, and (unless ``checked``) the value
+    checks of ``check_inputs`` (errors / warnings raised here)."""
     k = pred_probs.shape[1]
     thresholds, cmp = _thresholds(labels, pred_probs, compat)
     rule = kernels.GUESS_PAPER if compat == "paper" else kernels.GUESS_CLEANLAB
     dt = pred_probs.dtype.type
-    raw, guess, label_is_top, top = kernels.confident_pass(
-        labels, pred_probs, _native_thresholds(cmp, pred_probs.dtype), rule, dt(TOP_CLASS_EPS), dt(-1.0)
+    itype = np.int32 if pred_probs.dtype == np.float32 else np.int64
+    native = _native_thresholds(cmp, pred_probs.dtype)
+    native = np.where(native > 0, native, dt(0.0)).astype(pred_probs.dtype)
+    if itype is np.int32:
+        sign_off, exponent = itype(0x7FFFFFFF), itype(0x7F800000)
+    else:
+        sign_off, exponent = itype(0x7FFFFFFFFFFFFFFF), itype(0x7FF0000000000000)
+    hi_bits = np.array([1.0 + VALUE_TOL], dtype=pred_probs.dtype).view(itype)[0]
+    raw, guess, label_is_top, top, checks, bad_sum = kernels.confident_pass(
+        labels,
+        pred_probs,
+        pred_probs.view(itype),
+        native.view(itype),
+        rule,
+        dt(TOP_CLASS_EPS),
+        sign_off,
+        exponent,
+        hi_bits,
+        ROW_SUM_TOL,
     )
+    if not checked:
+        c = checks
+        _interpret_scan(pred_probs, c[0], c[1], c[2], c[3], c[4], bad_sum, c[5], stacklevel=5)
     counts = kernels.label_counts(labels, k)
     diag = np.diagonal(raw).copy()
     # paper: one per present class; cleanlab floors every class, present or not
@@ -238,8 +269,8 @@ def compute_confident_joint(
     ndarray of int64, shape (K, K)
     """
     check_compat(compat)
-    labels, pred_probs = check_inputs(labels, pred_probs)
-    p = _confident_pass(labels, pred_probs, compat)
+    labels, pred_probs = prepare_inputs(labels, pred_probs)
+    p = _confident_pass(labels, pred_probs, compat, checked=False)
     if not calibrate:
         return p.raw_joint
     return _calibrate(p.raw_joint, p.counts, compat)
@@ -322,12 +353,15 @@ def estimate_noise_matrices(
     NoiseEstimate
     """
     check_compat(compat)
-    labels, pred_probs = check_inputs(labels, pred_probs)
-    k = pred_probs.shape[1]
-    counts = kernels.label_counts(labels, k)
+    k = np.shape(pred_probs)[1] if np.ndim(pred_probs) == 2 else 0
     if confident_joint is None:
-        p = _confident_pass(labels, pred_probs, compat)
+        labels, pred_probs = prepare_inputs(labels, pred_probs)
+        p = _confident_pass(labels, pred_probs, compat, checked=False)
         cj = _calibrate(p.raw_joint, p.counts, compat)
+        counts = p.counts
     else:
+        labels, pred_probs = check_inputs(labels, pred_probs)
+        k = pred_probs.shape[1]
         cj = _check_joint(confident_joint, k)
+        counts = kernels.label_counts(labels, k)
     return _latent(cj, counts, compat)

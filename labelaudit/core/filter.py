@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from labelaudit.core import kernels
-from labelaudit.core.confident import TOP_CLASS_EPS, _calibrate, _check_joint, _confident_pass
-from labelaudit.core.validate import check_compat, check_inputs
+from labelaudit.core.confident import _calibrate, _check_joint, _confident_pass
+from labelaudit.core.validate import check_compat, prepare_inputs
 from labelaudit.errors import UsageError
 
 FILTER_METHODS: tuple[str, ...] = (
@@ -203,24 +203,22 @@ def find_label_issues(
         Unknown ``filter_by`` or ``compat``, ``frac_noise`` outside (0, 1], negative
         ``min_examples_per_class``.
     InputError, InvalidProbabilitiesError
-        See :func:`labelaudit.core.validate.check_inputs`.
+        See :func:`labelaudit.core.validate.check_inputs` (the same checks run inside the single
+        pass over ``pred_probs``).
     """
     _check_params(filter_by, frac_noise, min_examples_per_class, compat)
-    labels, pred_probs = check_inputs(labels, pred_probs)
+    labels, pred_probs = prepare_inputs(labels, pred_probs)
     k = pred_probs.shape[1]
     if confident_joint is not None:
         confident_joint = _check_joint(confident_joint, k)
 
-    if filter_by == "predicted_neq_given":
-        dt = pred_probs.dtype.type
-        never = np.full(k, np.inf, dtype=pred_probs.dtype)
-        _, _, top, _ = kernels.confident_pass(
-            labels, pred_probs, never, kernels.GUESS_PAPER, dt(TOP_CLASS_EPS), dt(-1.0)
-        )
-        return (kernels.argmax_rows(pred_probs) != labels) & ~top
-
-    passed = _confident_pass(labels, pred_probs, compat)
+    # one read of the matrix: the value checks of check_inputs, the confident joint, per-row facts
+    passed = _confident_pass(labels, pred_probs, compat, checked=False)
     top = passed.label_is_top
+
+    if filter_by == "predicted_neq_given":
+        # passed.top is the first argmax unless the given label itself holds the maximum
+        return (passed.top != labels) & ~top
 
     if filter_by == "confident_learning":
         guess = passed.guess

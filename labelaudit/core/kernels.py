@@ -29,12 +29,12 @@ SCORE_CONFIDENCE_WEIGHTED_ENTROPY = 2
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
-def scan_probabilities(pred_probs, tol):
+def scan_probabilities(pred_probs, tol, hi):
     """One pass of input checks over ``pred_probs``.
 
     Returns ``(first_nonfinite_row, first_negative_row, first_above_one_row, n_bad_sum_rows,
     first_bad_sum_row, first_bad_sum, first_zero_sum_row)``; rows are -1 when there is none.
-    A value above one means ``> 1 + tol``; a bad row sum means ``|sum - 1| > tol``. The row sum is
+    A value above one means ``> hi``; a bad row sum means ``|sum - 1| > tol``. The row sum is
     accumulated in float64 (reassociated so that it vectorises; it is only compared with ``tol``).
     """
     n, k = pred_probs.shape
@@ -45,7 +45,6 @@ def scan_probabilities(pred_probs, tol):
     first_bad = -1
     first_bad_sum = 1.0
     first_zero = -1
-    hi = 1.0 + tol
     for i in range(n):
         s = 0.0
         out = 0
@@ -126,62 +125,117 @@ def self_confidence_grouped(labels, pred_probs, offsets):
     return out
 
 
-@njit(cache=True, nogil=True, fastmath=_FINITE)
-def confident_pass(labels, pred_probs, thresholds, rule, eps, minus_one):
-    """The confident-joint pass (paper Eq. 1), plus the per-row facts the filters need.
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _row_sum(pred_probs, i):
+    """float64 sum of one row (reassociated so that it vectorises; only compared with a tolerance)."""
+    s = 0.0
+    for j in range(pred_probs.shape[1]):
+        s += np.float64(pred_probs[i, j])
+    return s
 
-    An example counts when ``pred_probs[i, j] >= thresholds[j]`` for some ``j``; ``thresholds`` has
-    the input dtype and already holds any epsilon (see ``confident._native_thresholds``). The
-    guessed true class is chosen by ``rule`` (``GUESS_PAPER`` or ``GUESS_CLEANLAB``); ties go to the
-    lowest class index. ``eps`` and ``minus_one`` are scalars of the input dtype.
+
+@njit(cache=True, nogil=True)
+def confident_pass(labels, pred_probs, bits, tbits, rule, eps, sign_off, exponent, hi_bits, tol):
+    """The confident-joint pass (paper Eq. 1) fused with the input checks: one read of the matrix.
+
+    Works on the IEEE bit patterns (``bits`` is an int32/int64 view of ``pred_probs``): for
+    non-negative floats, ``bits & sign_off`` orders exactly like the values (and maps -0.0 to 0), so
+    the row maximum, the largest probability reaching its threshold (``tbits``: the thresholds'
+    bits, already holding any epsilon, clamped at 0) and the checks for NaN/inf (maximum at or
+    above ``exponent``), negative values (a sign bit in the OR of the row) and values above
+    ``hi_bits`` are integer operations, which vectorise.
+    The guessed class follows ``rule`` (``GUESS_PAPER`` / ``GUESS_CLEANLAB``); ties go to the
+    lowest class index. ``eps`` has the input dtype.
 
     Returns ``(counts[K, K] int64, guess int32[N] (-1: no confident class), label_is_top bool[N],
-    top int32[N])`` where ``label_is_top`` means ``pred_probs[i, labels[i]] + eps >= max_j
-    pred_probs[i, j]`` evaluated in the input dtype, and ``top`` is the given label when it holds
-    the row maximum, else the first class that does.
+    top int32[N], checks int64[6], first_bad_sum float)``. ``label_is_top`` means
+    ``p[label] + eps >= max p`` in the input dtype; ``top`` is the given label when it holds the row
+    maximum, else the first class that does. ``checks`` = first non-finite row, first negative
+    row, first row with a value above ``hi``, number of rows with ``|sum - 1| > tol``, the first
+    such row, the first row summing to 0 (-1 = none); rows with NaN/inf are skipped otherwise.
     """
     n, k = pred_probs.shape
     counts = np.zeros((k, k), dtype=np.int64)
     guess = np.empty(n, dtype=np.int32)
     label_is_top = np.empty(n, dtype=np.bool_)
     top = np.empty(n, dtype=np.int32)
+    checks = np.full(6, -1, dtype=np.int64)
+    checks[3] = 0
+    first_bad_sum = 1.0
+    minus_one = sign_off - sign_off - 1
+    zero = sign_off - sign_off
     for i in range(n):
-        # one vectorised sweep: the row maximum and the largest probability at/above its threshold
+        # vectorised integer sweep: row maximum, largest value reaching its threshold, OR of signs
         best = minus_one
         conf_best = minus_one
+        signs = zero
         for j in range(k):
-            x = pred_probs[i, j]
-            best = max(best, x)
-            conf_best = max(conf_best, x if x >= thresholds[j] else minus_one)
+            raw = bits[i, j]
+            b = raw & sign_off
+            best = max(best, b)
+            conf_best = max(conf_best, b if b >= tbits[j] else minus_one)
+            signs |= raw
         c = labels[i]
-        label_is_top[i] = pred_probs[i, c] + eps >= best
-        top[i] = c
-        if pred_probs[i, c] < best:
+        if best >= exponent:  # some value is NaN or +-inf
+            if checks[0] < 0:
+                checks[0] = i
+            guess[i] = -1
+            label_is_top[i] = False
+            top[i] = c
+            continue
+        if signs < zero and checks[1] < 0:  # a sign bit is set: negative, or only -0.0
             for j in range(k):
-                if pred_probs[i, j] == best:
-                    top[i] = j
+                if pred_probs[i, j] < 0:
+                    checks[1] = i
                     break
-        if conf_best == minus_one:
+        if best > hi_bits and checks[2] < 0:
+            checks[2] = i
+        s = _row_sum(pred_probs, i)
+        if abs(s - 1.0) > tol:
+            checks[3] += 1
+            if checks[4] < 0:
+                checks[4] = i
+                first_bad_sum = s
+            if s == 0.0 and checks[5] < 0:
+                checks[5] = i
+        bc = bits[i, c] & sign_off
+        need_guess = conf_best >= zero
+        t = np.int32(k)
+        g = np.int32(k)
+        if bc == best and (not need_guess or (conf_best == bc and bc >= tbits[c])):
+            # the usual row: the label holds the maximum (and is the largest confident value);
+            # it is also the first such index unless an earlier class ties with it exactly
+            tie = False
+            for j in range(c):
+                tie |= (bits[i, j] & sign_off) == best
+            if not tie:
+                t = np.int32(c)
+                g = np.int32(c)
+        if t == k:
+            # first index holding the maximum / the largest confident value (vectorised min-reductions)
+            for j in range(k):
+                b = bits[i, j] & sign_off
+                jj = np.int32(j)
+                t = min(t, jj if b == best else np.int32(k))
+                g = min(g, jj if (b == conf_best) & (b >= tbits[j]) else np.int32(k))
+        if bc != best:
+            top[i] = t
+            label_is_top[i] = pred_probs[i, c] + eps >= pred_probs[i, t]
+        else:
+            top[i] = c
+            label_is_top[i] = True
+        if not need_guess:
             guess[i] = -1
             continue
-        g = -1
         if rule == GUESS_CLEANLAB:
             n_conf = 0
             for j in range(k):
-                n_conf += pred_probs[i, j] >= thresholds[j]
+                n_conf += (bits[i, j] & sign_off) >= tbits[j]
             if n_conf > 1:
-                for j in range(k):
-                    if pred_probs[i, j] == best:
-                        g = j
-                        break
-        if g < 0:
-            for j in range(k):
-                if pred_probs[i, j] == conf_best and pred_probs[i, j] >= thresholds[j]:
-                    g = j
-                    break
+                g = t  # the first class holding the row maximum
         guess[i] = g
         counts[c, g] += 1
-    return counts, guess, label_is_top, top
+    return counts, guess, label_is_top, top, checks, first_bad_sum
 
 
 @njit(cache=True, nogil=True)

@@ -14,7 +14,7 @@ import numpy as np
 
 from labelaudit.core import kernels
 from labelaudit.core.confident import _calibrate, _check_joint, _confident_pass, _thresholds
-from labelaudit.core.validate import check_compat, check_inputs, check_pred_probs
+from labelaudit.core.validate import check_compat, check_inputs, check_pred_probs, prepare_inputs
 from labelaudit.errors import InputError, UsageError
 
 if TYPE_CHECKING:
@@ -115,11 +115,12 @@ def num_label_issues(
     int
     """
     check_compat(compat)
-    labels, pred_probs = check_inputs(labels, pred_probs)
     if confident_joint is not None:
+        labels, pred_probs = check_inputs(labels, pred_probs)
         cj = _check_joint(confident_joint, pred_probs.shape[1])
         return round(float(cj.sum() - np.trace(cj)))
-    passed = _confident_pass(labels, pred_probs, compat)
+    labels, pred_probs = prepare_inputs(labels, pred_probs)
+    passed = _confident_pass(labels, pred_probs, compat, checked=False)
     return _num_issues(labels, passed, compat, None)
 
 

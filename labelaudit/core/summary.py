@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from labelaudit.core.confident import _calibrate, _confident_pass, _latent
-from labelaudit.core.validate import check_compat, check_inputs
+from labelaudit.core.validate import check_compat, prepare_inputs
 from labelaudit.errors import InputError
 
 #: How many class pairs ``overlapping_classes`` lists at most.
@@ -65,10 +65,10 @@ def dataset_summary(
         ``confident_joint`` (``C̃`` as nested lists, rows = given label) and ``class_names``.
     """
     check_compat(compat)
-    labels, pred_probs = check_inputs(labels, pred_probs)
+    labels, pred_probs = prepare_inputs(labels, pred_probs)
     n, k = pred_probs.shape
     names = _names(class_names, k)
-    passed = _confident_pass(labels, pred_probs, compat)
+    passed = _confident_pass(labels, pred_probs, compat, checked=False)
     cj = _calibrate(passed.raw_joint, passed.counts, compat)
     est = _latent(cj, passed.counts, compat)
 

@@ -31,8 +31,8 @@ def check_compat(compat: str) -> str:
     return compat
 
 
-def check_pred_probs(pred_probs: Any, *, normalize: bool = False) -> np.ndarray:
-    """Validate a probability matrix alone; see :func:`check_inputs`."""
+def _prepare_pred_probs(pred_probs: Any) -> np.ndarray:
+    """Shape and dtype checks only: float32/float64 C-contiguous (copies only when needed)."""
     arr = np.asarray(pred_probs)
     if arr.ndim != 2:
         raise InputError(f"pred_probs must be 2-D (N examples x K classes); got shape {arr.shape}")
@@ -45,11 +45,24 @@ def check_pred_probs(pred_probs: Any, *, normalize: bool = False) -> np.ndarray:
         if arr.dtype.kind not in "fiub":
             raise InputError(f"pred_probs must be numeric; got dtype {arr.dtype}")
         arr = arr.astype(np.float64)
-    arr = np.ascontiguousarray(arr)
+    return np.ascontiguousarray(arr)
 
-    (nonfinite, negative, above, n_bad, bad_row, bad_sum, zero_row) = kernels.scan_probabilities(
-        arr, ROW_SUM_TOL
-    )
+
+def _interpret_scan(
+    arr: np.ndarray,
+    nonfinite: int,
+    negative: int,
+    above: int,
+    n_bad: int,
+    bad_row: int,
+    bad_sum: float,
+    zero_row: int,
+    *,
+    normalize: bool = False,
+    stacklevel: int = 4,
+) -> np.ndarray:
+    """Turn the kernel's scan results into errors / warnings (and renormalise when asked)."""
+    n = arr.shape[0]
     if nonfinite >= 0:
         row = arr[nonfinite]
         col = int(np.flatnonzero(~np.isfinite(row))[0])
@@ -83,7 +96,7 @@ def check_pred_probs(pred_probs: Any, *, normalize: bool = False) -> np.ndarray:
                 f"{n_bad} of {n} rows of pred_probs do not sum to 1 (first: row {bad_row} sums to "
                 f"{bad_sum:.6g}); renormalised them",
                 LabelauditWarning,
-                stacklevel=3,
+                stacklevel=stacklevel,
             )
             arr = kernels.normalize_rows(arr)
         else:
@@ -91,9 +104,26 @@ def check_pred_probs(pred_probs: Any, *, normalize: bool = False) -> np.ndarray:
                 f"{n_bad} of {n} rows of pred_probs do not sum to 1 (first: row {bad_row} sums to "
                 f"{bad_sum:.6g}); results assume probabilities (pass normalize=True to renormalise)",
                 LabelauditWarning,
-                stacklevel=3,
+                stacklevel=stacklevel,
             )
     return arr
+
+
+def check_pred_probs(pred_probs: Any, *, normalize: bool = False) -> np.ndarray:
+    """Validate a probability matrix alone; see :func:`check_inputs`."""
+    arr = _prepare_pred_probs(pred_probs)
+    stats = kernels.scan_probabilities(arr, ROW_SUM_TOL, 1.0 + VALUE_TOL)
+    return _interpret_scan(arr, *stats, normalize=normalize)
+
+
+def prepare_inputs(labels: Any, pred_probs: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Labels fully checked, probabilities only shape/dtype-checked.
+
+    For callers whose first pass over the matrix runs the value checks itself
+    (``kernels.confident_pass``) and then calls ``_interpret_scan``.
+    """
+    probs = _prepare_pred_probs(pred_probs)
+    return check_labels(labels, probs.shape[0], probs.shape[1]), probs
 
 
 def check_labels(labels: Any, num_examples: int, num_classes: int) -> np.ndarray:
