@@ -42,6 +42,30 @@ def first_bad_probability(P):
 
 
 @njit(cache=True)
+def check_and_resolution(P):
+    """:func:`first_bad_probability` plus, in the same pass, the smallest positive ``p`` and the
+    smallest positive ``1 - p`` of every class (1.0 if none).  Returns ``(code, row, col,
+    minpos, mintop)``; the minima are only complete when ``code == 0``."""
+    n, k = P.shape
+    minpos = np.ones(k)
+    mintop = np.ones(k)
+    for i in range(n):
+        for j in range(k):
+            v = P[i, j]
+            if not np.isfinite(v):
+                return 1, i, j, minpos, mintop
+            if v < 0.0 or v > 1.0:
+                return 2, i, j, minpos, mintop
+            p = np.float64(v)
+            q = 1.0 - p
+            if p > 0.0:
+                minpos[j] = min(minpos[j], p)
+            if q > 0.0:
+                mintop[j] = min(mintop[j], q)
+    return 0, -1, -1, minpos, mintop
+
+
+@njit(cache=True)
 def rows_sum_to_one(P, tol):
     """True when every row of ``P`` sums to 1 within ``tol`` (softmax-looking input)."""
     n, k = P.shape
@@ -146,57 +170,69 @@ def _platt_newton(xs, ws, ts, max_iter):
 
 
 @njit(cache=True)
-def platt_histogram(Y, P, eps, nbins):
-    """One pass over ``N x K``: what the per-class Platt fits need.
+def platt_histogram(Y, P, lo, hi, nbins, stride):
+    """Histogram of the clipped logits per class and tag value, over rows ``0, stride, 2 stride, ...``.
 
-    Probabilities strictly inside ``(0, 1)`` are clipped to ``[eps, 1 - eps]`` and mapped to
-    ``x = logit(p)`` (computed in float32: only bin indices and bin sums depend on it), which
-    goes to one of ``nbins`` equal bins over the clipped logit range.  Exact 0s and 1s are
-    counted apart, together with the smallest positive ``p`` and ``1 - p`` of each class, so the
-    caller can place them at the model's resolution instead of at an arbitrary clip.
+    This is the one pass over the data that calibration needs: the Platt fit and the thresholds
+    of the calibrated probabilities are both computed from it.
 
-    Returns ``(cnt, sx, sxx, zeros, ones, minpos, mintop)``: float64 ``(K, 2, nbins)`` counts,
-    sums of ``x`` and of ``x**2`` per class, given tag (index 1 = given) and bin; float64
-    ``(K, 2)`` counts of exact 0s and 1s; float64 ``(K,)`` smallest positive ``p`` and
-    smallest positive ``1 - p`` (1.0 when there is none).
+    Probabilities are clipped to ``[lo_k, hi_k]`` and mapped to ``x = logit(p)`` (computed in
+    float32: only bin indices and bin sums depend on it), which goes to one of ``nbins`` equal
+    bins between ``logit(lo_k)`` and ``logit(hi_k)``.  Returns float64 ``(K, 2, nbins)`` counts
+    and sums of ``x`` (index 1 = tag given).
     """
     n, k = P.shape
-    e32 = np.float32(eps)
+    xlo = np.log(lo / (1.0 - lo))
+    xhi = np.log(hi / (1.0 - hi))
+    inv_width = nbins / np.maximum(xhi - xlo, 1e-12)
+    lo32 = lo.astype(np.float32)
+    hi32 = hi.astype(np.float32)
     one32 = np.float32(1.0)
-    top = one32 - e32
-    lo = np.float64(np.log(e32 / (one32 - e32)))
-    hi = np.float64(np.log(top / (one32 - top)))
-    inv_width = nbins / (hi - lo)
     cnt = np.zeros((k, 2, nbins))
     sx = np.zeros((k, 2, nbins))
-    sxx = np.zeros((k, 2, nbins))
-    zeros = np.zeros((k, 2))
-    ones = np.zeros((k, 2))
-    minpos = np.ones(k)
-    mintop = np.ones(k)
-    for i in range(n):
+    for i in range(0, n, stride):
         for j in range(k):
-            pd = np.float64(P[i, j])
-            g = np.int64(Y[i, j])
-            if pd <= 0.0:
-                zeros[j, g] += 1.0
-                continue
-            if pd >= 1.0:
-                ones[j, g] += 1.0
-                continue
-            if pd < minpos[j]:
-                minpos[j] = pd
-            if 1.0 - pd < mintop[j]:
-                mintop[j] = 1.0 - pd
-            p = np.float32(pd)
-            p = min(max(p, e32), top)
+            p = np.float32(P[i, j])
+            p = min(max(p, lo32[j]), hi32[j])
             x = np.float64(np.log(p / (one32 - p)))
-            bi = int((x - lo) * inv_width)
+            bi = int((x - xlo[j]) * inv_width[j])
             bi = min(max(bi, 0), nbins - 1)
+            g = np.int64(Y[i, j])
             cnt[j, g, bi] += 1.0
             sx[j, g, bi] += x
-            sxx[j, g, bi] += x * x
-    return cnt, sx, sxx, zeros, ones, minpos, mintop
+    return cnt, sx
+
+
+@njit(cache=True)
+def platt_means(Y, P, a, b, lo, hi):
+    """Exact per-class means of the calibrated probabilities over each given group, one pass.
+
+    ``out[k, g]`` = mean of ``sigmoid(a_k * logit(clip(p, lo_k, hi_k)) + b_k)`` over the examples
+    whose tag ``k`` is given (``g = 1``) or not (``g = 0``); NaN for an empty group.  The logit
+    is computed in float32 as in :func:`platt_apply`.
+    """
+    n, k = P.shape
+    lo32 = lo.astype(np.float32)
+    hi32 = hi.astype(np.float32)
+    one32 = np.float32(1.0)
+    s1 = np.zeros(k)
+    s0 = np.zeros(k)
+    c1 = np.zeros(k)
+    for i in range(n):
+        for j in range(k):
+            p = np.float32(P[i, j])
+            p = min(max(p, lo32[j]), hi32[j])
+            x = np.float64(np.log(p / (one32 - p)))
+            v = _sigmoid(a[j] * x + b[j])
+            y = np.float64(Y[i, j])
+            s1[j] += v * y
+            s0[j] += v * (1.0 - y)
+            c1[j] += y
+    out = np.empty((k, 2))
+    for j in range(k):
+        out[j, 1] = s1[j] / c1[j] if c1[j] > 0 else np.nan
+        out[j, 0] = s0[j] / (n - c1[j]) if n - c1[j] > 0 else np.nan
+    return out
 
 
 @njit(cache=True)
@@ -224,8 +260,8 @@ def platt_fit(xs_all, ws_all, ts_all, starts, max_slope, max_iter):
     """Fit ``sigmoid(a * x + b)`` to the targets of every class (Platt scaling).
 
     Class ``k`` owns the weighted points ``starts[k]:starts[k + 1]`` of ``xs_all`` (logits),
-    ``ws_all`` (counts) and ``ts_all`` (targets): the bins of :func:`platt_histogram` plus the
-    exact 0s and 1s.  Maximum likelihood by Newton's method with back-tracking, so the cost
+    ``ws_all`` (counts) and ``ts_all`` (targets): the occupied bins of :func:`platt_histogram`
+    at their mean logit.  Maximum likelihood by Newton's method with back-tracking, so the cost
     does not grow with ``N``.  A slope above ``max_slope`` is capped and the intercept refit
     for it.  Returns float64 ``(a, b)``, each ``(K,)``.
     """
@@ -248,22 +284,18 @@ def platt_fit(xs_all, ws_all, ts_all, starts, max_slope, max_iter):
 
 @njit(cache=True)
 def platt_apply(P, a, b, lo, hi):
-    """``sigmoid(a_k * logit(clip(p, lo_k, hi_k)) + b_k)``, float64 ``(N, K)``; the logit of a
-    value strictly inside (0, 1) is computed in float32, as in :func:`platt_histogram`."""
+    """``sigmoid(a_k * logit(clip(p, lo_k, hi_k)) + b_k)``, float64 ``(N, K)``; the clip and the
+    logit are computed in float32, as in :func:`platt_histogram` and :func:`platt_means`."""
     n, k = P.shape
-    xlo = np.log(lo / (1.0 - lo))
-    xhi = np.log(hi / (1.0 - hi))
+    lo32 = lo.astype(np.float32)
+    hi32 = hi.astype(np.float32)
+    one32 = np.float32(1.0)
     out = np.empty((n, k))
     for i in range(n):
         for j in range(k):
-            pd = np.float64(P[i, j])
-            if pd <= lo[j]:
-                x = xlo[j]
-            elif pd >= hi[j]:
-                x = xhi[j]
-            else:
-                p = np.float32(pd)
-                x = np.float64(np.log(p / (np.float32(1.0) - p)))
+            p = np.float32(P[i, j])
+            p = min(max(p, lo32[j]), hi32[j])
+            x = np.float64(np.log(p / (one32 - p)))
             out[i, j] = _sigmoid(a[j] * x + b[j])
     return out
 
