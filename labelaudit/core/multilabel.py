@@ -242,7 +242,7 @@ def to_tag_matrix(labels: Any, n_classes: int, n_rows: int | None = None) -> np.
         bad = ~((labels == 0) | (labels == 1))
         if bad.any():
             r, c = np.argwhere(bad)[0]
-            raise InputError(f"labels row {r}, class {c} is {labels[r, c]!r}: tag matrices must hold 0 or 1")
+            raise InputError(f"labels row {r}, class {c} is {labels[r, c].item()!r}: tag matrices must hold 0 or 1")
         return np.ascontiguousarray(labels, dtype=np.uint8)
     if isinstance(labels, (str, bytes)) or not isinstance(labels, Iterable):
         raise InputError(
