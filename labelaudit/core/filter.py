@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from labelaudit.core import kernels
-from labelaudit.core.confident import _calibrate, _check_joint, _confident_pass
+from labelaudit.core.confident import _calibrate, _check_joint, _confident_pass, _Pass
 from labelaudit.core.validate import check_compat, prepare_inputs
 from labelaudit.errors import UsageError
 
@@ -213,7 +213,8 @@ def find_label_issues(
         confident_joint = _check_joint(confident_joint, k)
 
     # one read of the matrix: the value checks of check_inputs, the confident joint, per-row facts
-    passed = _confident_pass(labels, pred_probs, compat, checked=False)
+    collect = compat == "paper" and filter_by in ("prune_by_noise_rate", "both")
+    passed = _confident_pass(labels, pred_probs, compat, checked=False, collect=collect)
     top = passed.label_is_top
 
     if filter_by == "predicted_neq_given":
@@ -241,9 +242,9 @@ def find_label_issues(
     select = _select_paper if compat == "paper" else _select_cleanlab
     mask = None
     if filter_by in ("prune_by_noise_rate", "both"):
-        mask = select(labels, pred_probs, per_cell, None, passed.top)
+        mask = select(labels, pred_probs, per_cell, None, passed)
     if filter_by in ("prune_by_class", "both"):
-        by_class = select(labels, pred_probs, None, per_class, passed.top)
+        by_class = select(labels, pred_probs, None, per_class, passed)
         mask = by_class if mask is None else (mask & by_class)
     mask &= ~top
     return mask
@@ -254,11 +255,14 @@ def _select_paper(
     pred_probs: np.ndarray,
     per_cell: np.ndarray | None,
     per_class: np.ndarray | None,
-    top: np.ndarray,
+    passed: _Pass,
 ) -> np.ndarray:
     """Bounded-heap selections; equal keys go to the lower row index."""
     if per_cell is not None:
-        return kernels.select_by_margin(labels, pred_probs, np.ascontiguousarray(per_cell), top)
+        p = passed
+        return kernels.select_by_margin(
+            labels, pred_probs, np.ascontiguousarray(per_cell), p.top, p.cand, p.cand_margin, p.n_cand, p.buf
+        )
     return kernels.select_lowest_self_confidence(labels, pred_probs, np.ascontiguousarray(per_class), True)
 
 
@@ -267,7 +271,7 @@ def _select_cleanlab(
     pred_probs: np.ndarray,
     per_cell: np.ndarray | None,
     per_class: np.ndarray | None,
-    top: np.ndarray,
+    passed: _Pass,
 ) -> np.ndarray:
     """cleanlab 2.9's selections: numpy's default argsort of the per-class keys (its tie order).
 

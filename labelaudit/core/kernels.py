@@ -135,7 +135,13 @@ def _row_sum(pred_probs, i):
 
 
 @njit(cache=True, nogil=True)
-def confident_pass(labels, pred_probs, bits, tbits, rule, eps, sign_off, exponent, hi_bits, tol):
+def _within_eps(label_prob, eps, top_prob):
+    """``label_prob + eps >= top_prob`` in the input dtype (compiled without fast-math flags)."""
+    return label_prob + eps >= top_prob
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc"})
+def confident_pass(labels, pred_probs, bits, tbits, rule, eps, sign_off, exponent, hi_bits, tol, buf_rows):
     """The confident-joint pass (paper Eq. 1) fused with the input checks: one read of the matrix.
 
     Works on the IEEE bit patterns (``bits`` is an int32/int64 view of ``pred_probs``): for
@@ -147,8 +153,14 @@ def confident_pass(labels, pred_probs, bits, tbits, rule, eps, sign_off, exponen
     The guessed class follows ``rule`` (``GUESS_PAPER`` / ``GUESS_CLEANLAB``); ties go to the
     lowest class index. ``eps`` has the input dtype.
 
+    Rows whose given label is not their top class (the only ones with a positive margin, needed by
+    PBNR) are listed in ``cand`` (their row indices, ``n_cand`` of them) and the first ``buf_rows``
+    of them are also copied to ``buf`` while they are in cache, so that PBNR can re-read them
+    sequentially. Neither is touched beyond what is written (numpy's large allocations are lazy).
+
     Returns ``(counts[K, K] int64, guess int32[N] (-1: no confident class), label_is_top bool[N],
-    top int32[N], checks int64[6], first_bad_sum float)``. ``label_is_top`` means
+    top int32[N], checks int64[6], first_bad_sum float, cand int64[N], cand_margin float64[N],
+    n_cand, buf)`` where ``cand_margin`` is each listed row's margin to its top class (exact). ``label_is_top`` means
     ``p[label] + eps >= max p`` in the input dtype; ``top`` is the given label when it holds the row
     maximum, else the first class that does. ``checks`` = first non-finite row, first negative
     row, first row with a value above ``hi``, number of rows with ``|sum - 1| > tol``, the first
@@ -162,20 +174,27 @@ def confident_pass(labels, pred_probs, bits, tbits, rule, eps, sign_off, exponen
     checks = np.full(6, -1, dtype=np.int64)
     checks[3] = 0
     first_bad_sum = 1.0
+    cand = np.empty(n, dtype=np.int64)
+    cand_margin = np.empty(n, dtype=np.float64)
+    n_cand = 0
+    buf = np.empty((buf_rows, k), dtype=pred_probs.dtype)
     minus_one = sign_off - sign_off - 1
     zero = sign_off - sign_off
     for i in range(n):
-        # vectorised integer sweep: row maximum, largest value reaching its threshold, OR of signs
+        c = labels[i]
+        # one vectorised integer sweep: row maximum, largest value reaching its threshold, OR of
+        # the sign bits; plus the row sum (float64, reassociated: only compared with a tolerance)
         best = minus_one
         conf_best = minus_one
         signs = zero
+        s = 0.0
         for j in range(k):
             raw = bits[i, j]
             b = raw & sign_off
             best = max(best, b)
             conf_best = max(conf_best, b if b >= tbits[j] else minus_one)
             signs |= raw
-        c = labels[i]
+            s += np.float64(pred_probs[i, j])
         if best >= exponent:  # some value is NaN or +-inf
             if checks[0] < 0:
                 checks[0] = i
@@ -190,7 +209,6 @@ def confident_pass(labels, pred_probs, bits, tbits, rule, eps, sign_off, exponen
                     break
         if best > hi_bits and checks[2] < 0:
             checks[2] = i
-        s = _row_sum(pred_probs, i)
         if abs(s - 1.0) > tol:
             checks[3] += 1
             if checks[4] < 0:
@@ -202,17 +220,19 @@ def confident_pass(labels, pred_probs, bits, tbits, rule, eps, sign_off, exponen
         need_guess = conf_best >= zero
         t = np.int32(k)
         g = np.int32(k)
-        if bc == best and (not need_guess or (conf_best == bc and bc >= tbits[c])):
-            # the usual row: the label holds the maximum (and is the largest confident value);
-            # it is also the first such index unless an earlier class ties with it exactly
-            tie = False
+        if bc == best:
+            # usually the label is the first class holding the maximum: check the classes before it
+            ties = 0
             for j in range(c):
-                tie |= (bits[i, j] & sign_off) == best
-            if not tie:
+                ties += (bits[i, j] & sign_off) == best
+            if ties == 0:
                 t = np.int32(c)
-                g = np.int32(c)
-        if t == k:
+                if need_guess and conf_best == bc and bc >= tbits[c]:
+                    g = np.int32(c)  # ... and the largest confident value
+        if t == k or (need_guess and g == k):
             # first index holding the maximum / the largest confident value (vectorised min-reductions)
+            t = np.int32(k)
+            g = np.int32(k)
             for j in range(k):
                 b = bits[i, j] & sign_off
                 jj = np.int32(j)
@@ -220,7 +240,12 @@ def confident_pass(labels, pred_probs, bits, tbits, rule, eps, sign_off, exponen
                 g = min(g, jj if (b == conf_best) & (b >= tbits[j]) else np.int32(k))
         if bc != best:
             top[i] = t
-            label_is_top[i] = pred_probs[i, c] + eps >= pred_probs[i, t]
+            label_is_top[i] = _within_eps(pred_probs[i, c], eps, pred_probs[i, t])
+            if n_cand < buf_rows:
+                buf[n_cand, :] = pred_probs[i, :]
+            cand[n_cand] = i
+            cand_margin[n_cand] = np.float64(pred_probs[i, t]) - np.float64(pred_probs[i, c])
+            n_cand += 1
         else:
             top[i] = c
             label_is_top[i] = True
@@ -235,7 +260,7 @@ def confident_pass(labels, pred_probs, bits, tbits, rule, eps, sign_off, exponen
                 g = t  # the first class holding the row maximum
         guess[i] = g
         counts[c, g] += 1
-    return counts, guess, label_is_top, top, checks, first_bad_sum
+    return counts, guess, label_is_top, top, checks, first_bad_sum, cand, cand_margin, n_cand, buf
 
 
 @njit(cache=True, nogil=True)
@@ -269,7 +294,7 @@ def _worse(ka, ia, kb, ib, low_first):
     return ia < ib
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _sift_down(keys, idx, base, size, pos, low_first):
     while True:
         left = 2 * pos + 1
@@ -293,7 +318,7 @@ def _sift_down(keys, idx, base, size, pos, low_first):
             return
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _offer(keys, idx, sizes, caps, offsets, cell, key, row, low_first):
     """Offer (key, row) to a cell's heap; returns the key now at the root (worst kept) or -inf."""
     base = offsets[cell]
@@ -348,47 +373,49 @@ def _heap_mask(n, offsets, idx, sizes):
 
 
 @njit(cache=True, nogil=True, fastmath=_FINITE)
-def _positive_margin_phase(labels, pred_probs, caps, top):
+def _positive_margin_phase(labels, pred_probs, caps, top, cand, cand_margin, n_cand, buf):
     """Bounded heaps of the largest *positive* margins per cell (``caps`` flat, ``given * K + j``).
 
-    Only rows whose given label is not their top class have a positive margin. Seeding: each such
-    row is first offered to the cell of its top class, its largest margin. The heaps then hold
-    good candidates and their roots become high entry gates, so in the sweep (every such row, all
-    K margins, branch-free compare against the gates) few rows touch a heap. Heaps compare
-    (margin, row) in full: equal margins go to the lower row index whatever the visiting order.
+    Only the rows listed in ``cand`` (given label not the top class) have a positive margin; the
+    first ``len(buf)`` of them are read from the compact copy ``buf``. Seeding: each is first
+    offered to the cell of its top class, its largest margin; the heaps then hold good candidates
+    and their roots become high entry gates, so in the sweep (every candidate, all K margins,
+    branch-free compare against the gates) few rows touch a heap. Heaps compare (margin, row) in
+    full: equal margins go to the lower row index whatever the visiting order.
     Returns ``(mask, sizes)``.
     """
     n, k = pred_probs.shape
     offsets, keys, idx, sizes = _heap_storage(caps)
     tiny = 5e-324  # m >= tiny  <=>  m > 0
-    for i in range(n):
-        c = labels[i]
-        t = top[i]
-        if t != c and caps[c * k + t] > 0:
-            m = np.float64(pred_probs[i, t]) - np.float64(pred_probs[i, c])
-            _offer(keys, idx, sizes, caps, offsets, c * k + t, m, i, True)
+    n_buf = buf.shape[0]
+    for q in range(n_cand):
+        i = cand[q]
+        cell = labels[i] * k + top[i]
+        if caps[cell] > 0:
+            _offer(keys, idx, sizes, caps, offsets, cell, cand_margin[q], i, True)
     gate = np.full(k * k, np.inf)
     for cell in range(k * k):
         if caps[cell] > 0:
             gate[cell] = max(keys[offsets[cell]], tiny) if sizes[cell] == caps[cell] else tiny
-    cand = np.empty(k, dtype=np.int64)
-    for i in range(n):
+    for q in range(n_cand):
+        i = cand[q]
+        row = buf[q] if q < n_buf else pred_probs[i]
         c = labels[i]
         t = top[i]
-        if t == c:
-            continue
-        pc = np.float64(pred_probs[i, c])
+        pc = np.float64(row[c])
         base = c * k
+        # vectorised count of the margins reaching their gate, leaving out the top class (seeded)
         cnt = 0
         for j in range(k):
-            cand[cnt] = j
-            cnt += (np.float64(pred_probs[i, j]) - pc) >= gate[base + j]
-        for q in range(cnt):
-            j = cand[q]
-            if j == t:
-                continue  # offered while seeding
+            cnt += (np.float64(row[j]) - pc) >= gate[base + j]
+        cnt -= (np.float64(row[t]) - pc) >= gate[base + t]
+        if cnt == 0:
+            continue
+        for j in range(k):
+            m = np.float64(row[j]) - pc
+            if j == t or m < gate[base + j]:
+                continue
             cell = base + j
-            m = np.float64(pred_probs[i, j]) - pc
             root = _offer(keys, idx, sizes, caps, offsets, cell, m, i, True)
             if sizes[cell] == caps[cell]:
                 gate[cell] = max(root, tiny)
@@ -426,12 +453,13 @@ def _nonpositive_margin_phase(labels, pred_probs, caps):
 
 
 @njit(cache=True, nogil=True)
-def select_by_margin(labels, pred_probs, num_to_select, top):
+def select_by_margin(labels, pred_probs, num_to_select, top, cand, cand_margin, n_cand, buf):
     """Prune-by-noise-rate selection (paper Sec. 3.2, "PBNR").
 
     For every off-diagonal cell ``(k, j)`` with ``num_to_select[k, j] > 0``, mark the examples
     labelled ``k`` with the ``num_to_select[k, j]`` largest margins ``p_j - p_k`` (exact, in
-    float64); equal margins go to the lower row index. ``top`` comes from ``confident_pass``.
+    float64); equal margins go to the lower row index. ``top``, ``cand``, ``cand_margin``,
+    ``n_cand`` and ``buf`` come from ``confident_pass``.
     Memory is O(sum(num_to_select)), never O(N x K).
 
     Phase 1 (``_positive_margin_phase``) fills the cells from the positive margins; a cell that
@@ -444,7 +472,7 @@ def select_by_margin(labels, pred_probs, num_to_select, top):
         for b in range(k):
             if a != b and num_to_select[a, b] > 0:
                 caps[a * k + b] = num_to_select[a, b]
-    mask, sizes = _positive_margin_phase(labels, pred_probs, caps, top)
+    mask, sizes = _positive_margin_phase(labels, pred_probs, caps, top, cand, cand_margin, n_cand, buf)
     short = np.maximum(caps - sizes, 0)
     if short.max() > 0:
         mask |= _nonpositive_margin_phase(labels, pred_probs, short)
