@@ -356,28 +356,36 @@ class _Data:
     P: np.ndarray  # float32/float64 (N, K) probabilities, validated
     minpos: np.ndarray  # smallest positive p per class
     mintop: np.ndarray  # smallest positive 1 - p per class
+    names: list[str] | None = None  # class names, for messages
+
+    def few(self, idx: np.ndarray, limit: int = 8) -> str:
+        """Some of the classes ``idx``, by name when known."""
+        shown = ", ".join(self.names[int(i)] if self.names else str(int(i)) for i in idx[:limit])
+        return shown + (", ..." if idx.size > limit else "")
 
 
-def _prepare(labels: Any, pred_probs: Any) -> _Data:
+def _prepare(labels: Any, pred_probs: Any, class_names: Sequence[Any] | None = None) -> _Data:
     P, (minpos, mintop) = _check_probs(pred_probs)
+    names = _class_names(class_names, P.shape[1]) if class_names is not None else None
     Y = to_tag_matrix(labels, P.shape[1], P.shape[0])
-    return _Data(Y, P, minpos, mintop)
+    return _Data(Y, P, minpos, mintop, names)
 
 
-def _warn_inputs(Y: np.ndarray, P: np.ndarray) -> None:
+def _warn_inputs(d: _Data) -> None:
+    Y, P = d.Y, d.P
     n, k = Y.shape
     pos = Y.sum(axis=0, dtype=np.int64)
     none = np.flatnonzero(pos == 0)
     allc = np.flatnonzero(pos == n)
     if none.size:
         warnings.warn(
-            f"{none.size} class(es) have no given tags ({_few(none)}): only missing tags can be found there",
+            f"{none.size} class(es) have no given tags ({d.few(none)}): only missing tags can be found there",
             LabelauditWarning,
             stacklevel=3,
         )
     if allc.size:
         warnings.warn(
-            f"{allc.size} class(es) are given to every example ({_few(allc)}): only spurious tags can be "
+            f"{allc.size} class(es) are given to every example ({d.few(allc)}): only spurious tags can be "
             "found there",
             LabelauditWarning,
             stacklevel=3,
@@ -389,11 +397,6 @@ def _warn_inputs(Y: np.ndarray, P: np.ndarray) -> None:
             LabelauditWarning,
             stacklevel=3,
         )
-
-
-def _few(idx: np.ndarray, limit: int = 8) -> str:
-    shown = ", ".join(str(int(i)) for i in idx[:limit])
-    return shown + (", ..." if idx.size > limit else "")
 
 
 # ======================================================================================
@@ -509,7 +512,7 @@ def _fit_platt(d: _Data) -> _Platt:
         b[flat] = 0.0
         warnings.warn(
             f"{flat.size} class(es) have predicted probabilities that do not increase with the given tags "
-            f"({_few(flat)}): they are audited on their raw probabilities",
+            f"({d.few(flat)}): they are audited on their raw probabilities",
             LabelauditWarning,
             stacklevel=4,
         )
@@ -593,6 +596,15 @@ class MultilabelAudit:
     thresholds: np.ndarray
     platt: tuple[np.ndarray, np.ndarray] | None
     settings: dict[str, Any] = field(default_factory=dict)
+    class_names: list[str] | None = None
+
+    def summary(self, class_names: Sequence[Any] | None = None) -> dict[str, Any]:
+        """The :func:`multilabel_summary` of this audit (no recomputation)."""
+        if class_names is None:
+            class_names = self.class_names
+        names = _class_names(class_names, self.tags.shape[1])
+        return _summary_dict(self.tags, self.missing, self.spurious, self.is_issue, self.joint, names,
+                             self.settings)
 
 
 _NEED_OFFDIAG = ("confident_learning", "low_self_confidence", "low_normalized_margin")
@@ -724,7 +736,7 @@ def _aggregate(S: np.ndarray, s: _Settings) -> np.ndarray:
 def _run(d: _Data, s: _Settings, *, want_scores: bool = True) -> MultilabelAudit:
     kern = _kernels()
     Y, P = d.Y, d.P
-    _warn_inputs(Y, P)
+    _warn_inputs(d)
     pl = _calibration(d, s)
     t, cal, code, wrong_counts, quota_nr, quota_pc = _joint_and_quotas(Y, P, s, pl)
     offdiag = kern.offdiag_flags(code) if s.filter_by in _NEED_OFFDIAG else None
@@ -793,6 +805,7 @@ def _run(d: _Data, s: _Settings, *, want_scores: bool = True) -> MultilabelAudit
         thresholds=t,
         platt=(pl.a, pl.b) if pl is not None else None,
         settings=s.__dict__.copy(),
+        class_names=d.names,
     )
 
 
@@ -838,6 +851,7 @@ def audit_multilabel(
     temperature: float = 0.1,
     compat: Compat = "paper",
     calibration: Calibration | None = None,
+    class_names: Sequence[str] | None = None,
 ) -> MultilabelAudit:
     """Run the whole multi-label audit once: flags per tag and per example, and scores.
 
@@ -851,6 +865,9 @@ def audit_multilabel(
         EMA weight of each newer (lower) score.
     temperature : float, default 0.1
         Softmin temperature.
+    class_names : sequence of str, optional
+        One name per class, used in warnings and as the default names of
+        :meth:`MultilabelAudit.summary`.
 
     Returns
     -------
@@ -861,7 +878,7 @@ def audit_multilabel(
         method=method, aggregate=aggregate, alpha=alpha, temperature=temperature, compat=compat,
         calibration=calibration,
     )
-    return _run(_prepare(labels, pred_probs), s)
+    return _run(_prepare(labels, pred_probs, class_names), s)
 
 
 audit_multilabel.__doc__ = audit_multilabel.__doc__.format(common=_COMMON_PARAMS)  # type: ignore[union-attr]
@@ -1115,15 +1132,10 @@ def multilabel_summary(
         filter_by=filter_by, frac_noise=frac_noise, min_examples_per_class=min_examples_per_class,
         compat=compat, calibration=calibration,
     )
-    d = _prepare(labels, pred_probs)
+    d = _prepare(labels, pred_probs, class_names)
     Y, P = d.Y, d.P
     n, k = Y.shape
-    if class_names is None:
-        names = [str(j) for j in range(k)]
-    else:
-        names = [str(c) for c in class_names]
-        if len(names) != k:
-            raise UsageError(f"class_names has {len(names)} names but pred_probs has {k} classes")
+    names = _class_names(class_names, k)
     if issues is None:
         res = _run(d, s, want_scores=False)
         missing, spurious, joint = res.missing, res.spurious, res.joint
@@ -1143,6 +1155,21 @@ def multilabel_summary(
             missing, spurious = arr & ~given, arr & given
         is_issue = (missing | spurious).any(axis=1)
         joint = _joint_and_quotas(Y, P, s, _calibration(d, s))[1]
+    return _summary_dict(Y, missing, spurious, is_issue, joint, names, s.__dict__)
+
+
+def _class_names(class_names: Sequence[Any] | None, k: int) -> list[str]:
+    if class_names is None:
+        return [str(j) for j in range(k)]
+    names = [str(c) for c in class_names]
+    if len(names) != k:
+        raise UsageError(f"class_names has {len(names)} names but pred_probs has {k} classes")
+    return names
+
+
+def _summary_dict(Y: np.ndarray, missing: np.ndarray, spurious: np.ndarray, is_issue: np.ndarray,
+                  joint: np.ndarray, names: list[str], settings: dict[str, Any]) -> dict[str, Any]:
+    n, k = Y.shape
     given_count = Y.sum(axis=0, dtype=np.int64)
     spur = spurious.sum(axis=0, dtype=np.int64)
     miss = missing.sum(axis=0, dtype=np.int64)
@@ -1165,19 +1192,14 @@ def multilabel_summary(
             "estimated_errors": round(float(est[j]), 3),
         })
     num_issues = int(np.count_nonzero(is_issue))
+    keys = ("filter_by", "frac_noise", "min_examples_per_class", "compat", "calibration")
     return {
         "num_examples": int(n),
         "num_classes": int(k),
         "num_issues": num_issues,
         "num_flagged_tags": int(spur.sum() + miss.sum()),
         "health_score": float(1.0 - num_issues / n),
-        "settings": {
-            "filter_by": s.filter_by,
-            "frac_noise": s.frac_noise,
-            "min_examples_per_class": s.min_examples_per_class,
-            "compat": s.compat,
-            "calibration": s.calibration,
-        },
+        "settings": {key: settings[key] for key in keys},
         "classes": classes,
     }
 
