@@ -39,6 +39,7 @@ positives.  docs/multilabel.md has the analysis and the numbers.
 
 from __future__ import annotations
 
+import array
 import itertools
 import warnings
 from collections.abc import Iterable, Sequence
@@ -269,12 +270,9 @@ def _lists_fast(seq: Sequence[Any], n_classes: int) -> np.ndarray | None:
     row; None when anything is unusual, so that the careful path can name the bad row."""
     try:
         lengths = np.fromiter(map(len, seq), dtype=np.int64, count=len(seq))
-        flat = np.array(list(itertools.chain.from_iterable(seq)))
-    except (TypeError, ValueError):
-        return None
-    if flat.size == 0:
-        flat = flat.astype(np.int64)
-    elif flat.dtype.kind not in "iu" or flat.ndim != 1:
+        # array.array converts Python ints in C and refuses floats and strings
+        flat = np.frombuffer(array.array("q", list(itertools.chain.from_iterable(seq))), dtype=np.int64)
+    except (TypeError, ValueError, OverflowError):
         return None
     if flat.size and (flat.min() < 0 or flat.max() >= n_classes):
         return None
