@@ -33,9 +33,6 @@ CLEANLAB_MISSING_THRESHOLD = 2.0
 #: cleanlab 2.9 counts ``p >= t - 1e-6`` as reaching the threshold, and treats the given label as
 #: the model's top class when ``p_label + 1e-6 >= max p``.
 CLEANLAB_EPS = 1e-6
-#: PBNR may keep a compact copy of the rows whose label is not the top class, up to this fraction
-#: of the matrix (beyond it, the remaining rows are re-read in place).
-CANDIDATE_BUFFER_FRACTION = 0.0
 #: labelaudit uses the same tolerance for "the given label is the model's top class" in both modes.
 TOP_CLASS_EPS = 1e-6
 
@@ -82,7 +79,6 @@ class _Pass:
     cand: np.ndarray  # int64, rows whose label is not the top class (first n_cand entries)
     cand_margin: np.ndarray  # float64, their margin to the top class
     n_cand: int
-    buf: np.ndarray  # compact copy of the first len(buf) of those rows (collect=True only)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -157,12 +153,10 @@ def _native_thresholds(cmp: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 
 def _confident_pass(
-    labels: np.ndarray, pred_probs: np.ndarray, compat: str, *, checked: bool = True, collect: bool = False
+    labels: np.ndarray, pred_probs: np.ndarray, compat: str, *, checked: bool = True
 ) -> _Pass:
     """One read of the matrix: confident joint, per-row facts, and (unless ``checked``) the value
-    checks of ``check_inputs`` (errors / warnings raised here). ``collect``: also keep a compact
-    copy of the rows whose label is not the top class, up to ``CANDIDATE_BUFFER_FRACTION`` of the
-    matrix, for the PBNR selection."""
+    checks of ``check_inputs`` (errors / warnings raised here)."""
     k = pred_probs.shape[1]
     thresholds, cmp = _thresholds(labels, pred_probs, compat)
     rule = kernels.GUESS_PAPER if compat == "paper" else kernels.GUESS_CLEANLAB
@@ -175,8 +169,7 @@ def _confident_pass(
     else:
         sign_off, exponent = itype(0x7FFFFFFFFFFFFFFF), itype(0x7FF0000000000000)
     hi_bits = np.array([1.0 + VALUE_TOL], dtype=pred_probs.dtype).view(itype)[0]
-    buf_rows = int(pred_probs.shape[0] * CANDIDATE_BUFFER_FRACTION) if collect else 0
-    raw, guess, label_is_top, top, checks, bad_sum, cand, cand_margin, n_cand, buf = kernels.confident_pass(
+    raw, guess, label_is_top, top, checks, bad_sum, cand, cand_margin, n_cand = kernels.confident_pass(
         labels,
         pred_probs,
         pred_probs.view(itype),
@@ -187,7 +180,6 @@ def _confident_pass(
         exponent,
         hi_bits,
         ROW_SUM_TOL,
-        buf_rows,
     )
     if not checked:
         c = checks
@@ -197,7 +189,7 @@ def _confident_pass(
     # paper: one per present class; cleanlab floors every class, present or not
     floor = (counts > 0).astype(np.int64) if compat == "paper" else np.ones(k, dtype=np.int64)
     np.fill_diagonal(raw, np.maximum(diag, floor))
-    return _Pass(counts, thresholds, raw, guess, label_is_top, top, cand, cand_margin, n_cand, buf)
+    return _Pass(counts, thresholds, raw, guess, label_is_top, top, cand, cand_margin, n_cand)
 
 
 def _round_rows_paper(cj: np.ndarray, counts: np.ndarray) -> np.ndarray:

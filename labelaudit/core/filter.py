@@ -213,8 +213,7 @@ def find_label_issues(
         confident_joint = _check_joint(confident_joint, k)
 
     # one read of the matrix: the value checks of check_inputs, the confident joint, per-row facts
-    collect = compat == "paper" and filter_by in ("prune_by_noise_rate", "both")
-    passed = _confident_pass(labels, pred_probs, compat, checked=False, collect=collect)
+    passed = _confident_pass(labels, pred_probs, compat, checked=False)
     top = passed.label_is_top
 
     if filter_by == "predicted_neq_given":
@@ -261,7 +260,7 @@ def _select_paper(
     if per_cell is not None:
         p = passed
         return kernels.select_by_margin(
-            labels, pred_probs, np.ascontiguousarray(per_cell), p.top, p.cand, p.cand_margin, p.n_cand, p.buf
+            labels, pred_probs, np.ascontiguousarray(per_cell), p.top, p.cand, p.cand_margin, p.n_cand
         )
     return kernels.select_lowest_self_confidence(labels, pred_probs, np.ascontiguousarray(per_class), True)
 

@@ -141,110 +141,115 @@ def _within_eps(label_prob, eps, top_prob):
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc"})
-def confident_pass(labels, pred_probs, bits, tbits, rule, eps, sign_off, exponent, hi_bits, tol, buf_rows):
-    """The confident-joint pass (paper Eq. 1) fused with the input checks: one read of the matrix.
+def _confident_rows(
+    labels,
+    pred_probs,
+    bits,
+    tbits,
+    rule,
+    eps,
+    sign_off,
+    exponent,
+    hi_bits,
+    tol,
+    lo,
+    hi,
+    guess,
+    label_is_top,
+    top,
+    cand,
+    cand_margin,
+    checks,
+    bad_sum,
+):
+    """Rows ``lo:hi`` of ``confident_pass``; candidates are written from position ``lo`` on.
 
-    Works on the IEEE bit patterns (``bits`` is an int32/int64 view of ``pred_probs``): for
-    non-negative floats, ``bits & sign_off`` orders exactly like the values (and maps -0.0 to 0), so
-    the row maximum, the largest probability reaching its threshold (``tbits``: the thresholds'
-    bits, already holding any epsilon, clamped at 0) and the checks for NaN/inf (maximum at or
-    above ``exponent``), negative values (a sign bit in the OR of the row) and values above
-    ``hi_bits`` are integer operations, which vectorise.
-    The guessed class follows ``rule`` (``GUESS_PAPER`` / ``GUESS_CLEANLAB``); ties go to the
-    lowest class index. ``eps`` has the input dtype.
-
-    Rows whose given label is not their top class (the only ones with a positive margin, needed by
-    PBNR) are listed in ``cand`` (their row indices, ``n_cand`` of them) and the first ``buf_rows``
-    of them are also copied to ``buf`` while they are in cache, so that PBNR can re-read them
-    sequentially. Neither is touched beyond what is written (numpy's large allocations are lazy).
-
-    Returns ``(counts[K, K] int64, guess int32[N] (-1: no confident class), label_is_top bool[N],
-    top int32[N], checks int64[6], first_bad_sum float, cand int64[N], cand_margin float64[N],
-    n_cand, buf)`` where ``cand_margin`` is each listed row's margin to its top class (exact). ``label_is_top`` means
-    ``p[label] + eps >= max p`` in the input dtype; ``top`` is the given label when it holds the row
-    maximum, else the first class that does. ``checks`` = first non-finite row, first negative
-    row, first row with a value above ``hi``, number of rows with ``|sum - 1| > tol``, the first
-    such row, the first row summing to 0 (-1 = none); rows with NaN/inf are skipped otherwise.
+    ``checks`` (6) and ``bad_sum`` (1) are this chunk's own. Returns the chunk's candidate count.
     """
-    n, k = pred_probs.shape
-    counts = np.zeros((k, k), dtype=np.int64)
-    guess = np.empty(n, dtype=np.int32)
-    label_is_top = np.empty(n, dtype=np.bool_)
-    top = np.empty(n, dtype=np.int32)
-    checks = np.full(6, -1, dtype=np.int64)
-    checks[3] = 0
-    first_bad_sum = 1.0
-    cand = np.empty(n, dtype=np.int64)
-    cand_margin = np.empty(n, dtype=np.float64)
+    k = pred_probs.shape[1]
     n_cand = 0
-    buf = np.empty((buf_rows, k), dtype=pred_probs.dtype)
     minus_one = sign_off - sign_off - 1
     zero = sign_off - sign_off
-    for i in range(n):
+    for i in range(lo, hi):
         c = labels[i]
-        # one vectorised integer sweep: row maximum, largest value reaching its threshold, OR of
-        # the sign bits; plus the row sum (float64, reassociated: only compared with a tolerance)
+        # one vectorised integer sweep over the raw bits (for non-negative floats they order like
+        # the values; a negative float has a negative bit pattern): row maximum, maximum over the
+        # other classes, largest value reaching its threshold, minimum (sign check), and the row
+        # sum (reassociated: only compared with a tolerance)
         best = minus_one
+        other = minus_one
         conf_best = minus_one
-        signs = zero
-        s = 0.0
+        low = sign_off
+        s = eps - eps  # in the input dtype: float32 rounding is far below the tolerance
         for j in range(k):
             raw = bits[i, j]
-            b = raw & sign_off
-            best = max(best, b)
-            conf_best = max(conf_best, b if b >= tbits[j] else minus_one)
-            signs |= raw
-            s += np.float64(pred_probs[i, j])
-        if best >= exponent:  # some value is NaN or +-inf
+            best = max(best, raw)
+            other = max(other, raw if j != c else minus_one)
+            conf_best = max(conf_best, raw if raw >= tbits[j] else minus_one)
+            low = min(low, raw)
+            s += pred_probs[i, j]
+        if best >= exponent:  # some value is NaN or +inf
             if checks[0] < 0:
                 checks[0] = i
             guess[i] = -1
             label_is_top[i] = False
             top[i] = c
             continue
-        if signs < zero and checks[1] < 0:  # a sign bit is set: negative, or only -0.0
+        if low < zero:  # a sign bit is set: -inf/NaN with the sign, a negative value, or -0.0
+            bad = False
             for j in range(k):
-                if pred_probs[i, j] < 0:
-                    checks[1] = i
+                x = pred_probs[i, j]
+                if x != x or x == -np.inf:
+                    bad = True
                     break
+            if bad:
+                if checks[0] < 0:
+                    checks[0] = i
+                guess[i] = -1
+                label_is_top[i] = False
+                top[i] = c
+                continue
+            if checks[1] < 0:
+                for j in range(k):
+                    if pred_probs[i, j] < 0:
+                        checks[1] = i
+                        break
         if best > hi_bits and checks[2] < 0:
             checks[2] = i
-        if abs(s - 1.0) > tol:
+        if abs(np.float64(s) - 1.0) > tol:
             checks[3] += 1
             if checks[4] < 0:
                 checks[4] = i
-                first_bad_sum = s
+                bad_sum[0] = _row_sum(pred_probs, i)
             if s == 0.0 and checks[5] < 0:
                 checks[5] = i
-        bc = bits[i, c] & sign_off
+        bc = bits[i, c]
         need_guess = conf_best >= zero
         t = np.int32(k)
         g = np.int32(k)
-        if bc == best:
-            # usually the label is the first class holding the maximum: check the classes before it
-            ties = 0
-            for j in range(c):
-                ties += (bits[i, j] & sign_off) == best
-            if ties == 0:
-                t = np.int32(c)
-                if need_guess and conf_best == bc and bc >= tbits[c]:
-                    g = np.int32(c)  # ... and the largest confident value
-        if t == k or (need_guess and g == k):
-            # first index holding the maximum / the largest confident value (vectorised min-reductions)
-            t = np.int32(k)
-            g = np.int32(k)
+        if bc == best and other < bc:
+            t = np.int32(c)  # the label alone holds the maximum
+            if need_guess and conf_best == bc:
+                g = np.int32(c)  # ... and it is the largest confident value
+        if t == k:
             for j in range(k):
-                b = bits[i, j] & sign_off
-                jj = np.int32(j)
-                t = min(t, jj if b == best else np.int32(k))
-                g = min(g, jj if (b == conf_best) & (b >= tbits[j]) else np.int32(k))
+                if bits[i, j] == best:
+                    t = np.int32(j)  # the first class holding the maximum
+                    break
+        if need_guess and g == k:
+            if conf_best == best and bits[i, t] >= tbits[t]:
+                g = t  # classes before t are below the maximum, so t is the first confident one
+            else:
+                for j in range(k):
+                    b = bits[i, j]
+                    if b == conf_best and b >= tbits[j]:
+                        g = np.int32(j)
+                        break
         if bc != best:
             top[i] = t
             label_is_top[i] = _within_eps(pred_probs[i, c], eps, pred_probs[i, t])
-            if n_cand < buf_rows:
-                buf[n_cand, :] = pred_probs[i, :]
-            cand[n_cand] = i
-            cand_margin[n_cand] = np.float64(pred_probs[i, t]) - np.float64(pred_probs[i, c])
+            cand[lo + n_cand] = i
+            cand_margin[lo + n_cand] = np.float64(pred_probs[i, t]) - np.float64(pred_probs[i, c])
             n_cand += 1
         else:
             top[i] = c
@@ -255,12 +260,101 @@ def confident_pass(labels, pred_probs, bits, tbits, rule, eps, sign_off, exponen
         if rule == GUESS_CLEANLAB:
             n_conf = 0
             for j in range(k):
-                n_conf += (bits[i, j] & sign_off) >= tbits[j]
+                n_conf += bits[i, j] >= tbits[j]
             if n_conf > 1:
                 g = t  # the first class holding the row maximum
         guess[i] = g
-        counts[c, g] += 1
-    return counts, guess, label_is_top, top, checks, first_bad_sum, cand, cand_margin, n_cand, buf
+    return n_cand
+
+
+@njit(cache=True, nogil=True)
+def confident_pass(labels, pred_probs, bits, tbits, rule, eps, sign_off, exponent, hi_bits, tol):
+    """The confident-joint pass (paper Eq. 1) fused with the input checks: one read of the matrix.
+
+    Works on the IEEE bit patterns (``bits`` is an int32/int64 view of ``pred_probs``): the bits of
+    non-negative floats order exactly like their values and those of negative floats are negative
+    integers, so the row maximum, the largest probability reaching its threshold (``tbits``: the
+    thresholds' bits, already holding any epsilon, clamped at 0) and the checks for NaN/inf
+    (maximum at or above ``exponent``; a negative minimum is looked at in detail), negative values
+    and values above ``hi_bits`` are integer operations, which vectorise. (``sign_off`` is the
+    largest positive integer of that width.)
+    The guessed class follows ``rule`` (``GUESS_PAPER`` / ``GUESS_CLEANLAB``); ties go to the
+    lowest class index. ``eps`` has the input dtype.
+
+    Rows whose given label is not their top class (the only ones with a positive margin, needed by
+    PBNR) are listed in ``cand`` (their row indices, ``n_cand`` of them, in row order).
+
+    The rows are processed in a fixed number of chunks (a function of N only) whose outputs are
+    merged in row order. The chunks are independent (they could run in parallel with ``prange``
+    and give the same result); they run serially because a second thread was measured slower on
+    the shared, memory-bound 2-core machine.
+
+    Returns ``(counts[K, K] int64, guess int32[N] (-1: no confident class), label_is_top bool[N],
+    top int32[N], checks int64[6], first_bad_sum float, cand int64[N], cand_margin float64[N],
+    n_cand)`` where ``cand_margin`` is each listed row's margin to its top class (exact).
+    ``label_is_top`` means
+    ``p[label] + eps >= max p`` in the input dtype; ``top`` is the given label when it holds the row
+    maximum, else the first class that does. ``checks`` = first non-finite row, first negative
+    row, first row with a value above ``hi``, number of rows with ``|sum - 1| > tol``, the first
+    such row, the first row summing to 0 (-1 = none); rows with NaN/inf are skipped otherwise.
+    """
+    n, k = pred_probs.shape
+    guess = np.empty(n, dtype=np.int32)
+    label_is_top = np.empty(n, dtype=np.bool_)
+    top = np.empty(n, dtype=np.int32)
+    cand = np.empty(n, dtype=np.int64)
+    cand_margin = np.empty(n, dtype=np.float64)
+    n_chunks = max(1, min(256, n // 8192))
+    chunk_checks = np.full((n_chunks, 6), -1, dtype=np.int64)
+    chunk_sums = np.ones((n_chunks, 1), dtype=np.float64)
+    chunk_cand = np.zeros(n_chunks, dtype=np.int64)
+    for ch in range(n_chunks):
+        lo = ch * n // n_chunks
+        hi = (ch + 1) * n // n_chunks
+        chunk_checks[ch, 3] = 0
+        chunk_cand[ch] = _confident_rows(
+            labels,
+            pred_probs,
+            bits,
+            tbits,
+            rule,
+            eps,
+            sign_off,
+            exponent,
+            hi_bits,
+            tol,
+            lo,
+            hi,
+            guess,
+            label_is_top,
+            top,
+            cand,
+            cand_margin,
+            chunk_checks[ch],
+            chunk_sums[ch],
+        )
+    # merge in row order
+    checks = np.full(6, -1, dtype=np.int64)
+    checks[3] = 0
+    first_bad_sum = 1.0
+    n_cand = 0
+    for ch in range(n_chunks):
+        for f in (0, 1, 2, 4, 5):
+            if checks[f] < 0 and chunk_checks[ch, f] >= 0:
+                checks[f] = chunk_checks[ch, f]
+                if f == 4:
+                    first_bad_sum = chunk_sums[ch, 0]
+        checks[3] += chunk_checks[ch, 3]
+        lo = ch * n // n_chunks
+        for q in range(chunk_cand[ch]):  # compact (n_cand <= lo: a forward copy is safe)
+            cand[n_cand] = cand[lo + q]
+            cand_margin[n_cand] = cand_margin[lo + q]
+            n_cand += 1
+    counts = np.zeros((k, k), dtype=np.int64)
+    for i in range(n):
+        if guess[i] >= 0:
+            counts[labels[i], guess[i]] += 1
+    return counts, guess, label_is_top, top, checks, first_bad_sum, cand, cand_margin, n_cand
 
 
 @njit(cache=True, nogil=True)
@@ -373,11 +467,11 @@ def _heap_mask(n, offsets, idx, sizes):
 
 
 @njit(cache=True, nogil=True, fastmath=_FINITE)
-def _positive_margin_phase(labels, pred_probs, caps, top, cand, cand_margin, n_cand, buf):
+def _positive_margin_phase(labels, pred_probs, caps, top, cand, cand_margin, n_cand):
     """Bounded heaps of the largest *positive* margins per cell (``caps`` flat, ``given * K + j``).
 
-    Only the rows listed in ``cand`` (given label not the top class) have a positive margin; the
-    first ``len(buf)`` of them are read from the compact copy ``buf``. Seeding: each is first
+    Only the rows listed in ``cand`` (given label not the top class) have a positive margin.
+    Seeding: each is first
     offered to the cell of its top class, its largest margin; the heaps then hold good candidates
     and their roots become high entry gates, so in the sweep (every candidate, all K margins,
     branch-free compare against the gates) few rows touch a heap. Heaps compare (margin, row) in
@@ -387,30 +481,34 @@ def _positive_margin_phase(labels, pred_probs, caps, top, cand, cand_margin, n_c
     n, k = pred_probs.shape
     offsets, keys, idx, sizes = _heap_storage(caps)
     tiny = 5e-324  # m >= tiny  <=>  m > 0
-    n_buf = buf.shape[0]
     for q in range(n_cand):
         i = cand[q]
         cell = labels[i] * k + top[i]
         if caps[cell] > 0:
             _offer(keys, idx, sizes, caps, offsets, cell, cand_margin[q], i, True)
     gate = np.full(k * k, np.inf)
+    # the gates rounded to the input dtype: rounding is monotone, so an exact margin m >= gate
+    # always has fl(p_j - p_c) >= fl(gate); the cheap input-dtype test never misses a candidate
+    gate_n = np.full(k * k, np.inf, dtype=pred_probs.dtype)
     for cell in range(k * k):
         if caps[cell] > 0:
             gate[cell] = max(keys[offsets[cell]], tiny) if sizes[cell] == caps[cell] else tiny
+            gate_n[cell] = gate[cell]
     for q in range(n_cand):
         i = cand[q]
-        row = buf[q] if q < n_buf else pred_probs[i]
+        row = pred_probs[i]
         c = labels[i]
         t = top[i]
-        pc = np.float64(row[c])
+        pc_n = row[c]
         base = c * k
-        # vectorised count of the margins reaching their gate, leaving out the top class (seeded)
+        # vectorised count of the margins that may reach their gate, leaving out the top class
         cnt = 0
         for j in range(k):
-            cnt += (np.float64(row[j]) - pc) >= gate[base + j]
-        cnt -= (np.float64(row[t]) - pc) >= gate[base + t]
+            cnt += (row[j] - pc_n) >= gate_n[base + j]
+        cnt -= (row[t] - pc_n) >= gate_n[base + t]
         if cnt == 0:
             continue
+        pc = np.float64(pc_n)
         for j in range(k):
             m = np.float64(row[j]) - pc
             if j == t or m < gate[base + j]:
@@ -419,6 +517,7 @@ def _positive_margin_phase(labels, pred_probs, caps, top, cand, cand_margin, n_c
             root = _offer(keys, idx, sizes, caps, offsets, cell, m, i, True)
             if sizes[cell] == caps[cell]:
                 gate[cell] = max(root, tiny)
+                gate_n[cell] = gate[cell]
     return _heap_mask(n, offsets, idx, sizes), sizes
 
 
@@ -453,13 +552,13 @@ def _nonpositive_margin_phase(labels, pred_probs, caps):
 
 
 @njit(cache=True, nogil=True)
-def select_by_margin(labels, pred_probs, num_to_select, top, cand, cand_margin, n_cand, buf):
+def select_by_margin(labels, pred_probs, num_to_select, top, cand, cand_margin, n_cand):
     """Prune-by-noise-rate selection (paper Sec. 3.2, "PBNR").
 
     For every off-diagonal cell ``(k, j)`` with ``num_to_select[k, j] > 0``, mark the examples
     labelled ``k`` with the ``num_to_select[k, j]`` largest margins ``p_j - p_k`` (exact, in
-    float64); equal margins go to the lower row index. ``top``, ``cand``, ``cand_margin``,
-    ``n_cand`` and ``buf`` come from ``confident_pass``.
+    float64); equal margins go to the lower row index. ``top``, ``cand``, ``cand_margin`` and
+    ``n_cand`` come from ``confident_pass``.
     Memory is O(sum(num_to_select)), never O(N x K).
 
     Phase 1 (``_positive_margin_phase``) fills the cells from the positive margins; a cell that
@@ -472,7 +571,7 @@ def select_by_margin(labels, pred_probs, num_to_select, top, cand, cand_margin, 
         for b in range(k):
             if a != b and num_to_select[a, b] > 0:
                 caps[a * k + b] = num_to_select[a, b]
-    mask, sizes = _positive_margin_phase(labels, pred_probs, caps, top, cand, cand_margin, n_cand, buf)
+    mask, sizes = _positive_margin_phase(labels, pred_probs, caps, top, cand, cand_margin, n_cand)
     short = np.maximum(caps - sizes, 0)
     if short.max() > 0:
         mask |= _nonpositive_margin_phase(labels, pred_probs, short)

@@ -107,8 +107,8 @@ def test_nonpositive_margin_phase_is_exercised_and_exact():
         [[0.6, 0.4], [0.7, 0.3], [0.5, 0.5], [0.3, 0.7], [0.9, 0.1], [0.5, 0.5]], dtype=np.float32
     )
     num = np.array([[0, 4], [0, 0]])
-    p = _confident_pass(labels, probs, "paper", collect=True)
-    mask = kernels.select_by_margin(labels, probs, num, p.top, p.cand, p.cand_margin, p.n_cand, p.buf)
+    p = _confident_pass(labels, probs, "paper")
+    mask = kernels.select_by_margin(labels, probs, num, p.top, p.cand, p.cand_margin, p.n_cand)
     # margins p1 - p0: [-.2, -.4, 0, .4, -.8, 0] -> .4 (row 3), then 0 (rows 2, 5), then -.2 (row 0)
     assert np.flatnonzero(mask).tolist() == [0, 2, 3, 5]
 
