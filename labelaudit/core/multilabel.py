@@ -31,7 +31,7 @@ scores sorted from highest to lowest (so the worst tag weighs most; the paper's 
 exactly, including its tie-breaking.  ``compat="paper"`` (the default) is the same
 algorithm with one change of default that matters on real data: the sigmoid outputs are
 first recalibrated per class against the given tags with Platt scaling
-(``calibration="platt"``).  Out-of-fold sigmoid outputs are usually over-confident, and in
+(``calibration="platt"``).  Out-of-fold sigmoid outputs are often over-confident, and in
 the one-vs-rest problems over-confident probabilities on the (much larger) "absent" side are
 read as missing tags, and the union over ``K`` classes turns those into many false
 positives.  docs/multilabel.md has the analysis and the numbers.
@@ -521,11 +521,22 @@ def calibrate_pred_probs(labels: Any, pred_probs: Any) -> np.ndarray:
     """Recalibrate each class's sigmoid outputs against the given tags with Platt scaling.
 
     For each class ``k`` fits ``P(tag k given | p) = sigmoid(a_k * logit(p) + b_k)`` by maximum
-    likelihood with Platt's (1999) smoothed targets (``(n+ + 1)/(n+ + 2)`` and ``1/(n- + 2)``),
-    probabilities clipped to ``[1e-6, 1 - 1e-6]`` before the logit.  Two parameters per class,
-    so fitting on the audited data itself leaks almost nothing of any single tag.  A class
-    whose fitted slope is not positive is left uncalibrated (with a
-    :class:`~labelaudit.errors.LabelauditWarning`).
+    likelihood with Platt's (1999) smoothed targets (``(n+ + 1)/(n+ + 2)`` and ``1/(n- + 2)``).
+    Details that keep it safe as a default:
+
+    * the slope is capped at 1 (and the intercept refit): over-confident outputs are softened,
+      under-confident ones are never sharpened;
+    * probabilities are clipped to ``[r / 2, 1 - r' / 2]`` (and at least 1e-6 from the ends)
+      before the logit, ``r`` being the smallest positive probability of the class and ``r'`` the
+      smallest positive ``1 - p``, so exact 0s and 1s sit just beyond the model's resolution;
+    * the fit reads a histogram of the logits (1024 bins per class and tag value; at most
+      32,768 evenly spaced rows), which moves the parameters by far less than their sampling
+      error;
+    * a class whose fitted slope is not positive is left uncalibrated (with a
+      :class:`~labelaudit.errors.LabelauditWarning`).
+
+    Two parameters per class, so fitting on the audited data itself leaks almost nothing of
+    any single tag.
 
     Parameters
     ----------
