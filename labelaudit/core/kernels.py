@@ -12,7 +12,36 @@ broken by row index, and the machine this runs on is usually shared. They releas
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+
+@intrinsic
+def _prefetch(typingctx, arr, row, col):
+    """Hint the CPU to fetch ``arr[row, col]`` into cache (``llvm.prefetch``; no effect on results)."""
+    sig = types.void(arr, row, col)
+
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1], args[2]])
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        fn = builder.module.declare_intrinsic("llvm.prefetch", [i8p], fnty)
+        # read, high temporal locality, data cache
+        builder.call(
+            fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)]
+        )
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+#: PBNR re-reads scattered rows; this many rows ahead are prefetched.
+PREFETCH_AHEAD = 8
 
 # Codes for the confident-joint guess rule.
 GUESS_PAPER = 0  # argmax among the classes at or above their threshold (the paper, Eq. 1)
@@ -102,7 +131,10 @@ def self_confidence_sums(labels, pred_probs):
     k = pred_probs.shape[1]
     sums = np.zeros(k, dtype=np.float64)
     counts = np.zeros(k, dtype=np.int64)
-    for i in range(labels.shape[0]):
+    n = labels.shape[0]
+    for i in range(n):
+        if i + 4 * PREFETCH_AHEAD < n:
+            _prefetch(pred_probs, i + 4 * PREFETCH_AHEAD, labels[i + 4 * PREFETCH_AHEAD])
         c = labels[i]
         sums[c] += np.float64(pred_probs[i, c])
         counts[c] += 1
@@ -494,7 +526,12 @@ def _positive_margin_phase(labels, pred_probs, caps, top, cand, cand_margin, n_c
         if caps[cell] > 0:
             gate[cell] = max(keys[offsets[cell]], tiny) if sizes[cell] == caps[cell] else tiny
             gate_n[cell] = gate[cell]
+    step = max(1, 64 // pred_probs.itemsize)  # one prefetch per 64-byte cache line
     for q in range(n_cand):
+        if q + PREFETCH_AHEAD < n_cand:
+            ahead = cand[q + PREFETCH_AHEAD]
+            for col in range(0, k, step):
+                _prefetch(pred_probs, ahead, col)
         i = cand[q]
         row = pred_probs[i]
         c = labels[i]
