@@ -85,14 +85,16 @@ class _Pass:
 # thresholds
 
 
-def _thresholds(labels: np.ndarray, pred_probs: np.ndarray, compat: str) -> tuple[np.ndarray, np.ndarray]:
-    """(reported thresholds, comparison thresholds) as float64[K]."""
+def _thresholds(
+    labels: np.ndarray, pred_probs: np.ndarray, compat: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(reported thresholds, comparison thresholds) as float64[K], and the label counts."""
     k = pred_probs.shape[1]
     if compat == "paper":
         sums, counts = kernels.self_confidence_sums(labels, pred_probs)
         with np.errstate(divide="ignore", invalid="ignore"):
             t = np.where(counts > 0, sums / np.maximum(counts, 1), np.inf)
-        return t, t
+        return t, t, counts
     # cleanlab 2.9: the mean of the gathered self-confidences in the input dtype (numpy's pairwise
     # float32 sum when the input is float32); 2.0 for an absent class; the comparison subtracts
     # 1e-6 in the dtype of the threshold array (the input dtype unless a class is absent, then float64).
@@ -105,9 +107,9 @@ def _thresholds(labels: np.ndarray, pred_probs: np.ndarray, compat: str) -> tupl
     if all(m is not None for m in means):
         t_native = np.array(means, dtype=pred_probs.dtype)
         cmp = (t_native - dt(CLEANLAB_EPS)).astype(np.float64)
-        return t_native.astype(np.float64), cmp
+        return t_native.astype(np.float64), cmp, counts
     t = np.array([CLEANLAB_MISSING_THRESHOLD if m is None else float(m) for m in means], dtype=np.float64)
-    return t, t - CLEANLAB_EPS
+    return t, t - CLEANLAB_EPS, counts
 
 
 def per_class_threshold(labels: Any, pred_probs: Any, *, compat: str = "paper") -> np.ndarray:
@@ -158,7 +160,7 @@ def _confident_pass(
     """One read of the matrix: confident joint, per-row facts, and (unless ``checked``) the value
     checks of ``check_inputs`` (errors / warnings raised here)."""
     k = pred_probs.shape[1]
-    thresholds, cmp = _thresholds(labels, pred_probs, compat)
+    thresholds, cmp, counts = _thresholds(labels, pred_probs, compat)
     rule = kernels.GUESS_PAPER if compat == "paper" else kernels.GUESS_CLEANLAB
     dt = pred_probs.dtype.type
     itype = np.int32 if pred_probs.dtype == np.float32 else np.int64
@@ -184,7 +186,6 @@ def _confident_pass(
     if not checked:
         c = checks
         _interpret_scan(pred_probs, c[0], c[1], c[2], c[3], c[4], bad_sum, c[5], stacklevel=5)
-    counts = kernels.label_counts(labels, k)
     diag = np.diagonal(raw).copy()
     # paper: one per present class; cleanlab floors every class, present or not
     floor = (counts > 0).astype(np.int64) if compat == "paper" else np.ones(k, dtype=np.int64)

@@ -117,6 +117,17 @@ def normalize_rows(pred_probs):
 
 
 @njit(cache=True, nogil=True)
+def min_max(values):
+    """(min, max) of a non-empty 1-D array in one pass."""
+    lo = values[0]
+    hi = values[0]
+    for i in range(1, values.shape[0]):
+        lo = min(lo, values[i])
+        hi = max(hi, values[i])
+    return lo, hi
+
+
+@njit(cache=True, nogil=True)
 def label_counts(labels, num_classes):
     """``bincount(labels, minlength=num_classes)`` as int64."""
     counts = np.zeros(num_classes, dtype=np.int64)
@@ -208,18 +219,17 @@ def _confident_rows(
         # the values; a negative float has a negative bit pattern): row maximum, maximum over the
         # other classes, largest value reaching its threshold, minimum (sign check), and the row
         # sum (reassociated: only compared with a tolerance)
-        best = minus_one
         other = minus_one
         conf_best = minus_one
         low = sign_off
         s = eps - eps  # in the input dtype: float32 rounding is far below the tolerance
         for j in range(k):
             raw = bits[i, j]
-            best = max(best, raw)
             other = max(other, raw if j != c else minus_one)
             conf_best = max(conf_best, raw if raw >= tbits[j] else minus_one)
             low = min(low, raw)
             s += pred_probs[i, j]
+        best = max(other, bits[i, c])
         if best >= exponent:  # some value is NaN or +inf
             if checks[0] < 0:
                 checks[0] = i

@@ -148,7 +148,8 @@ def check_labels(labels: Any, num_examples: int, num_classes: int) -> np.ndarray
         lab = lab.astype(np.int64)
     elif lab.dtype.kind not in "iu":
         raise InputError(f"labels must be integer class indices; got dtype {lab.dtype}")
-    if lab.size and (lab.min() < 0 or lab.max() >= num_classes):
+    lo, hi = kernels.min_max(lab) if lab.dtype.kind in "iu" else (lab.min(), lab.max())
+    if lo < 0 or hi >= num_classes:
         row = int(np.flatnonzero((lab < 0) | (lab >= num_classes))[0])
         raise InputError(
             f"labels[{row}] = {int(lab[row])} is outside [0, {num_classes}) "
