@@ -64,6 +64,11 @@ def main(argv: list[str] | None = None) -> int:
                 cells.append(f"{pct:>19.2f}%")
             print(f"{folder.name.removeprefix('cifar10-train-'):<22}" + "".join(cells))
         print(f"{'minimum':<22}" + "".join(f"{worst[m]:>19.2f}%" for m in RULES))
+    print(
+        "\nconfident_learning: the published masks are the confident joint's off-diagonal without the"
+        "\n'given label is the model's top class' exclusion that labelaudit (like cleanlab 2.9) applies;"
+        "\nsee docs/confident-learning.md."
+    )
     return 0
 
 

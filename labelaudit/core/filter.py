@@ -262,7 +262,9 @@ def _select_paper(
         return kernels.select_by_margin(
             labels, pred_probs, np.ascontiguousarray(per_cell), p.top, p.cand, p.cand_margin, p.n_cand
         )
-    return kernels.select_lowest_self_confidence(labels, pred_probs, np.ascontiguousarray(per_class), True)
+    return kernels.select_lowest_self_confidence(
+        labels, pred_probs, np.ascontiguousarray(per_class), passed.cand, passed.n_cand
+    )
 
 
 def _select_cleanlab(

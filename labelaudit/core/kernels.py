@@ -626,37 +626,47 @@ def select_by_margin(labels, pred_probs, num_to_select, top, cand, cand_margin, 
 
 
 @njit(cache=True, nogil=True)
-def select_lowest_self_confidence(labels, pred_probs, num_to_select, low_first):
+def select_lowest_self_confidence(labels, pred_probs, num_to_select, cand, n_cand):
     """Prune-by-class selection (paper Sec. 3.2, "PBC").
 
     For each class ``k`` mark the ``num_to_select[k]`` examples labelled ``k`` with the smallest
-    ``pred_probs[i, k]``. One pass, bounded heap per class. Returns bool[N].
+    ``pred_probs[i, k]``; equal values go to the lower row index. Bounded heap per class, keyed
+    (-p, row) in full so the visiting order does not matter: the rows whose label is not their top
+    class (``cand`` from ``confident_pass``, where the low self-confidences are) go first, which
+    makes the heap roots high entry gates for the one gather over all rows. Returns bool[N].
     """
     n, k = pred_probs.shape
     caps = np.zeros(k, dtype=np.int64)
-    offsets = np.zeros(k + 1, dtype=np.int64)
     for a in range(k):
         caps[a] = max(num_to_select[a], 0)
-        offsets[a + 1] = offsets[a] + caps[a]
-    keys = np.empty(offsets[k], dtype=np.float64)
-    idx = np.empty(offsets[k], dtype=np.int64)
-    sizes = np.zeros(k, dtype=np.int64)
-    root = np.full(k, -np.inf)
-    full = np.zeros(k, dtype=np.bool_)
-    for i in range(n):
+    offsets, keys, idx, sizes = _heap_storage(caps)
+    seen = np.zeros(n, dtype=np.bool_)
+    for q in range(n_cand):
+        if q + PREFETCH_AHEAD < n_cand:
+            ahead = cand[q + PREFETCH_AHEAD]
+            _prefetch(pred_probs, ahead, labels[ahead])
+        i = cand[q]
         c = labels[i]
-        if caps[c] == 0:
+        seen[i] = True
+        if caps[c] > 0:
+            _offer(keys, idx, sizes, caps, offsets, c, -np.float64(pred_probs[i, c]), i, True)
+    gate = np.full(k, -np.inf)  # a key below the root of a full heap cannot enter
+    for c in range(k):
+        if caps[c] > 0 and sizes[c] == caps[c]:
+            gate[c] = keys[offsets[c]]
+    for i in range(n):
+        if i + 4 * PREFETCH_AHEAD < n:
+            _prefetch(pred_probs, i + 4 * PREFETCH_AHEAD, labels[i + 4 * PREFETCH_AHEAD])
+        c = labels[i]
+        if caps[c] == 0 or seen[i]:
             continue
         key = -np.float64(pred_probs[i, c])
-        if full[c] and (key < root[c] or (key == root[c] and low_first)):
+        if key < gate[c]:
             continue
-        root[c] = _offer(keys, idx, sizes, caps, offsets, c, key, i, low_first)
-        full[c] = sizes[c] == caps[c]
-    mask = np.zeros(n, dtype=np.bool_)
-    for c in range(k):
-        for p in range(sizes[c]):
-            mask[idx[offsets[c] + p]] = True
-    return mask
+        root = _offer(keys, idx, sizes, caps, offsets, c, key, i, True)
+        if sizes[c] == caps[c]:
+            gate[c] = root
+    return _heap_mask(n, offsets, idx, sizes)
 
 
 @njit(cache=True, nogil=True)
