@@ -114,3 +114,49 @@ def test_errors_are_value_errors_and_compat_checked():
     assert issubclass(InvalidProbabilitiesError, ValueError)
     with pytest.raises(UsageError, match="compat"):
         find_label_issues(L, P, compat="sklearn")
+
+
+def _bad_inputs():
+    nan = P.copy()
+    nan[3, 1] = np.nan
+    neg_inf = P.copy()
+    neg_inf[2, 0] = -np.inf
+    negative = P.astype(np.float64)
+    negative[2] = [1.2, -0.2, 0.0]
+    logits = np.array([[2.0, -1.0, 0.5], [0.1, 3.0, -2.0], [0.0, 0.0, 1.0], [1.0, 1.0, 1.0]])
+    above = P.astype(np.float64)
+    above[1] = [0.0, 1.5, -0.5]
+    return [
+        (nan, r"pred_probs\[3, 1\] is NaN"),
+        (neg_inf, r"pred_probs\[2, 0\] is infinite"),
+        (negative, r"pred_probs\[2, 1\] = -0.2 is negative"),
+        (logits, r"looks like logits .*pred_probs\[0, 0\].*apply softmax"),
+        (above, r"pred_probs\[1, 2\] = -0.5 is negative"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(5))
+@pytest.mark.parametrize("compat", ["paper", "cleanlab"])
+def test_fused_pass_raises_the_same_errors(case, compat):
+    """find_label_issues & co. check values inside their single pass: same errors as check_inputs."""
+    from labelaudit.core.confident import compute_confident_joint
+    from labelaudit.core.filter import find_label_issues
+    from labelaudit.core.summary import dataset_summary
+
+    probs, pattern = _bad_inputs()[case]
+    with pytest.raises(InvalidProbabilitiesError, match=pattern):
+        check_inputs(L, probs)
+    for fn in (find_label_issues, compute_confident_joint, dataset_summary):
+        with pytest.raises(InvalidProbabilitiesError, match=pattern):
+            fn(L, probs, compat=compat)
+
+
+def test_fused_pass_warns_like_check_inputs():
+    from labelaudit.core.filter import find_label_issues
+
+    p = P.astype(np.float64)
+    p[1] = [0.1, 0.5, 0.1]
+    with pytest.warns(LabelauditWarning, match=r"1 of 4 rows .*row 1 sums to 0.7"):
+        find_label_issues(L, p)
+    with pytest.raises(InputError, match=r"labels\[2\] = 7"):
+        find_label_issues(np.array([0, 1, 7, 0]), P)
