@@ -24,9 +24,14 @@ def handle_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         quiet = bool(kwargs.get("quiet", False))
 
+        seen: set[str] = set()
+
         def show_warning(message, category, filename, lineno, file=None, line=None):
-            if not quiet and issubclass(category, LabelauditWarning):
-                warn(str(message))
+            # each API call validates its inputs again: say each thing once, in the CLI's words
+            text = str(message).replace("normalize=True", "--normalize")
+            if not quiet and issubclass(category, LabelauditWarning) and text not in seen:
+                seen.add(text)
+                warn(text)
 
         previous = warnings.showwarning
         warnings.showwarning = show_warning

@@ -26,6 +26,7 @@ input table and :class:`ScanOptions`; it returns the report frame, the summary d
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -92,6 +93,7 @@ def run_single_label(frame: Any, opts: ScanOptions) -> ScanResult:
     from labelaudit.core.scores import label_quality_scores, predicted_labels, rank_issues
     from labelaudit.core.summary import dataset_summary
     from labelaudit.core.validate import check_inputs
+    from labelaudit.errors import LabelauditWarning
 
     source = display_name(opts.data)
     label_series = require_column(frame, opts.label_col, source, "--label-col")
@@ -106,17 +108,25 @@ def run_single_label(frame: Any, opts: ScanOptions) -> ScanResult:
         input_format=opts.input_format,
     )
     labels, class_names = encode_labels(label_series, probs.class_names, source, opts.label_col)
-    try:
-        labels, pred_probs = check_inputs(labels, probs.matrix, normalize=opts.normalize)
-    except ValueError as exc:
-        raise type(exc)(f"{probs.source}: {exc}") from None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", LabelauditWarning)
+        try:
+            labels, pred_probs = check_inputs(labels, probs.matrix, normalize=opts.normalize)
+        except ValueError as exc:
+            raise type(exc)(f"{probs.source}: {exc}") from None
+    for warning in caught:
+        warnings.warn(f"{probs.source}: {warning.message}", LabelauditWarning, stacklevel=1)
 
-    issues = find_label_issues(
-        labels, pred_probs, filter_by=opts.method, frac_noise=opts.frac_noise, compat=opts.compat
-    )
-    quality = label_quality_scores(labels, pred_probs, method=opts.score)
-    suggested = predicted_labels(pred_probs)
-    ranks = rank_issues(quality)
+    with warnings.catch_warnings():
+        # the inputs were checked (and warned about) once above; the calls below check them again
+        warnings.simplefilter("ignore", LabelauditWarning)
+        issues = find_label_issues(
+            labels, pred_probs, filter_by=opts.method, frac_noise=opts.frac_noise, compat=opts.compat
+        )
+        quality = label_quality_scores(labels, pred_probs, method=opts.score)
+        suggested = predicted_labels(pred_probs)
+        ranks = rank_issues(quality)
+        summary = dataset_summary(labels, pred_probs, class_names=class_names, compat=opts.compat, issues=issues)
 
     names = np.asarray(class_names, dtype=object)
     report = pd.DataFrame({"row": np.arange(len(labels), dtype=np.int64)})
@@ -128,7 +138,6 @@ def run_single_label(frame: Any, opts: ScanOptions) -> ScanResult:
     report["is_label_issue"] = issues.astype(bool)
     report["rank"] = ranks.astype(np.int64)
 
-    summary = dataset_summary(labels, pred_probs, class_names=class_names, compat=opts.compat, issues=issues)
     columns = ["rank", "row", *(["id"] if ids is not None else []), "given_label", "suggested_label",
                "label_quality", "is_label_issue"]
     return ScanResult(report, summary, columns)

@@ -313,3 +313,15 @@ def test_cifar10_train_csv_matches_api(tmp_path: Path, data_dir: Path) -> None:
     report = pd.read_parquet(out)
     np.testing.assert_array_equal(report["is_label_issue"].to_numpy(), expected)
     assert 0.15 * len(labels) < expected.sum() < 0.6 * len(labels)
+
+
+def test_rows_not_summing_to_one_warn_once(tmp_path: Path) -> None:
+    path = tmp_path / "w.csv"
+    path.write_text("label,p_a,p_b\na,0.9,0.2\nb,0.3,0.7\na,0.6,0.4\n")
+    result = run_cli("scan", path, "--top", "0")
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("labelaudit: warning:")]
+    assert len(warnings) == 1, result.stderr
+    assert "w.csv" in warnings[0] and "row 0" in warnings[0] and "--normalize" in warnings[0]
+    quiet = run_cli("scan", path, "-q")
+    assert quiet.returncode == 0 and quiet.stderr == ""
