@@ -46,6 +46,18 @@ def run_cli(*args: str, input: bytes | str | None = None, cwd: Path | None = Non
     )
 
 
+def assert_one_line_error(result: CliResult, *needles: str) -> None:
+    """Exit 2, exactly one line on stderr naming each of ``needles``, no traceback, nothing on stdout."""
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("labelaudit: error: "), lines[0]
+    assert "Traceback" not in result.stderr
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    assert result.stdout == ""
+
+
 @pytest.fixture
 def cli():
     return run_cli

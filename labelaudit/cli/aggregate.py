@@ -29,27 +29,11 @@ from typing import Any
 import typer
 
 from labelaudit.cli.errors import handle_errors
+from labelaudit.cli.provenance import versions as library_versions
 
 REPORT_SCHEMA = "labelaudit.aggregate/1"
 ANNOTATORS_SCHEMA = "labelaudit.aggregate-annotators/1"
 AUDIT_SCHEMA = "labelaudit.aggregate-audit/1"
-
-
-def _versions() -> dict[str, str]:
-    import numba
-    import numpy
-    import pandas
-    import pyarrow
-
-    from labelaudit import __version__
-
-    return {
-        "labelaudit": __version__,
-        "numpy": numpy.__version__,
-        "numba": numba.__version__,
-        "pandas": pandas.__version__,
-        "pyarrow": pyarrow.__version__,
-    }
 
 
 def _file_format(path: str, option: str) -> str:
@@ -205,7 +189,7 @@ def aggregate(
         "seed": seed, "max_iter": max_iter, "tol": tol, "smoothing": smoothing, "diagonal": diagonal,
         "audit": audit,
     }
-    versions = _versions()
+    versions = library_versions()
     items_summary = {k: v for k, v in summary.items() if k != "annotators"}
     metadata = {"schema": REPORT_SCHEMA, "parameters": parameters, "versions": versions, "summary": items_summary}
 

@@ -151,6 +151,19 @@ def load_probabilities(
     return Probabilities(numeric_matrix(table, columns, probs_path), names, columns, probs_path)
 
 
+def load_probabilities_for(frame: pd.DataFrame, opts: object, source: str) -> Probabilities:
+    """:func:`load_probabilities` with the options of a scan (``prob_cols``, ``probs``, ``id_col`` ...)."""
+    return load_probabilities(
+        frame,
+        source,
+        probs_path=opts.probs,  # type: ignore[attr-defined]
+        prob_cols=opts.prob_cols,  # type: ignore[attr-defined]
+        id_col=opts.id_col,  # type: ignore[attr-defined]
+        class_names=opts.classes,  # type: ignore[attr-defined]
+        input_format=opts.input_format,  # type: ignore[attr-defined]
+    )
+
+
 def _is_integer_like(series: pd.Series) -> bool:
     if pd.api.types.is_bool_dtype(series):
         return False

@@ -33,6 +33,7 @@ from typing import Any
 import typer
 
 from labelaudit.cli.errors import handle_errors
+from labelaudit.cli.provenance import versions
 
 REPORT_SCHEMA = "labelaudit.scan/1"
 
@@ -66,29 +67,12 @@ class ScanResult:
     extra_metadata: dict[str, Any] = field(default_factory=dict)
 
 
-def _versions() -> dict[str, str]:
-    import numba
-    import numpy
-    import pandas
-    import pyarrow
-
-    from labelaudit import __version__
-
-    return {
-        "labelaudit": __version__,
-        "numpy": numpy.__version__,
-        "numba": numba.__version__,
-        "pandas": pandas.__version__,
-        "pyarrow": pyarrow.__version__,
-    }
-
-
 def run_single_label(frame: Any, opts: ScanOptions) -> ScanResult:
     """The single-label confident-learning scan of an already-read table."""
     import numpy as np
     import pandas as pd
 
-    from labelaudit.cli.inputs import display_name, encode_labels, load_probabilities, require_column
+    from labelaudit.cli.inputs import display_name, encode_labels, load_probabilities_for, require_column
     from labelaudit.core.filter import find_label_issues
     from labelaudit.core.scores import label_quality_scores, predicted_labels, rank_issues
     from labelaudit.core.summary import dataset_summary
@@ -98,15 +82,7 @@ def run_single_label(frame: Any, opts: ScanOptions) -> ScanResult:
     source = display_name(opts.data)
     label_series = require_column(frame, opts.label_col, source, "--label-col")
     ids = require_column(frame, opts.id_col, source, "--id-col") if opts.id_col else None
-    probs = load_probabilities(
-        frame,
-        source,
-        probs_path=opts.probs,
-        prob_cols=opts.prob_cols,
-        id_col=opts.id_col,
-        class_names=opts.classes,
-        input_format=opts.input_format,
-    )
+    probs = load_probabilities_for(frame, opts, source)
     labels, class_names = encode_labels(label_series, probs.class_names, source, opts.label_col)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", LabelauditWarning)
@@ -335,7 +311,7 @@ def _emit(result: ScanResult, opts: ScanOptions, *, output: str | None, out_fmt:
     metadata = {
         "schema": result.schema,
         "parameters": parameters,
-        "versions": _versions(),
+        "versions": versions(),
         "summary": result.summary,
         **result.extra_metadata,
     }

@@ -268,7 +268,7 @@ def _joined(mask: np.ndarray, names: np.ndarray, sep: str) -> np.ndarray:
 
 def run_multilabel(frame: Any, opts: ScanOptions) -> ScanResult:
     """The multi-label scan of an already-read table (hook called by :func:`labelaudit.cli.scan.scan`)."""
-    from labelaudit.cli.inputs import display_name, load_probabilities, require_column
+    from labelaudit.cli.inputs import display_name, load_probabilities_for, require_column
     from labelaudit.core.multilabel import audit_multilabel
     from labelaudit.errors import LabelauditWarning
 
@@ -276,15 +276,7 @@ def run_multilabel(frame: Any, opts: ScanOptions) -> ScanResult:
     source = display_name(opts.data)
     fmt = _format_of(opts)
     ids = require_column(frame, opts.id_col, source, "--id-col") if opts.id_col else None
-    probs = load_probabilities(
-        frame,
-        source,
-        probs_path=opts.probs,
-        prob_cols=opts.prob_cols,
-        id_col=opts.id_col,
-        class_names=opts.classes,
-        input_format=opts.input_format,
-    )
+    probs = load_probabilities_for(frame, opts, source)
     class_names = list(probs.class_names)
     if opts.label_cols is not None:
         tags, class_names = _tags_from_columns(frame, opts, class_names, source)

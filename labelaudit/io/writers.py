@@ -56,12 +56,9 @@ def check_writable(path: str | os.PathLike[str]) -> None:
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it over ``path``, on failure delete it."""
+    check_writable(path)
     target = Path(path)
     parent = target.parent if str(target.parent) else Path(".")
-    if not parent.is_dir():
-        raise InputFileError(f"{target}: directory {parent} does not exist")
-    if target.is_dir():
-        raise InputFileError(f"{target}: is a directory, expected a file name")
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
     os.close(fd)
     tmp = Path(tmp_name)

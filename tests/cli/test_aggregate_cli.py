@@ -12,22 +12,11 @@ import pytest
 
 from labelaudit.core.aggregate import simulate_crowd, simulate_model_probs
 from labelaudit.io.writers import read_parquet_metadata
-from tests.conftest import run_cli
+from tests.conftest import assert_one_line_error, run_cli
 
 ITEM_COLUMNS = ["item", "consensus_label", "consensus_quality", "agreement", "num_annotations", "is_tie",
                 "runner_up_label", "confusion_probability"]
 HAS_FILTER = importlib.util.find_spec("labelaudit.core.filter") is not None
-
-
-def _one_line_error(result, *needles: str) -> None:
-    assert result.returncode == 2, (result.returncode, result.stderr)
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("labelaudit: error: "), lines[0]
-    assert "Traceback" not in result.stderr
-    for needle in needles:
-        assert needle in lines[0], (needle, lines[0])
-    assert result.stdout == ""
 
 
 @pytest.fixture(scope="module")
@@ -166,7 +155,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path: Path, content
     out, summary = tmp_path / "out.csv", tmp_path / "summary.json"
     args = [str(probs) if a == "PROBS" else a for a in args]
     result = run_cli("aggregate", data, *args, "-o", out, "--summary", summary)
-    _one_line_error(result, *needles)
+    assert_one_line_error(result, *needles)
     if "PROBS" in args or str(probs) in args:
         assert str(probs) in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv", "probs.csv"]

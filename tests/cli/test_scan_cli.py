@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from labelaudit.io.writers import read_parquet_metadata
-from tests.conftest import FIXTURES, run_cli
+from tests.conftest import FIXTURES, assert_one_line_error, run_cli
 
 FIXTURE = FIXTURES / "cifar10-test-slice.csv"
 REVIEW = FIXTURES / "cifar10-test-slice.review.csv"
@@ -31,17 +31,6 @@ def _api_result(frame: pd.DataFrame, **kwargs):
     probs = frame[[f"p_{c}" for c in CLASSES]].to_numpy(dtype=np.float64)
     score = kwargs.pop("score", "self_confidence")
     return find_label_issues(labels, probs, **kwargs), label_quality_scores(labels, probs, method=score)
-
-
-def _assert_one_line_error(result, *needles: str) -> None:
-    assert result.returncode == 2, (result.returncode, result.stderr)
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("labelaudit: error: "), lines[0]
-    assert "Traceback" not in result.stderr
-    for needle in needles:
-        assert needle in lines[0], (needle, lines[0])
-    assert result.stdout == ""
 
 
 def test_csv_to_parquet_report_schema_and_api_parity(tmp_path: Path, fixture_frame: pd.DataFrame) -> None:
@@ -152,7 +141,7 @@ def test_probs_table_joined_on_id(tmp_path: Path, fixture_frame: pd.DataFrame) -
     # an id with no probabilities is named
     probs.iloc[1:].to_parquet(tmp_path / "partial.parquet")
     missing = run_cli("scan", tmp_path / "labels.csv", "--probs", tmp_path / "partial.parquet", "--id-col", "id")
-    _assert_one_line_error(missing, "partial.parquet", repr(probs.iloc[0]["id"]))
+    assert_one_line_error(missing, "partial.parquet", repr(probs.iloc[0]["id"]))
 
 
 @pytest.mark.parametrize("method", ["prune_by_class", "both", "confident_learning", "predicted_neq_given",
@@ -225,7 +214,7 @@ def _small(fixture_frame: pd.DataFrame) -> pd.DataFrame:
 def test_missing_label_column(tmp_path: Path, fixture_frame: pd.DataFrame) -> None:
     path = _write(tmp_path, "d.csv", _small(fixture_frame).drop(columns=["label"]))
     out = tmp_path / "out.parquet"
-    _assert_one_line_error(run_cli("scan", path, "-o", out), "d.csv", "'label'", "--label-col")
+    assert_one_line_error(run_cli("scan", path, "-o", out), "d.csv", "'label'", "--label-col")
     assert not out.exists() and list(tmp_path.iterdir()) == [path]
 
 
@@ -233,28 +222,28 @@ def test_unknown_class_in_labels(tmp_path: Path, fixture_frame: pd.DataFrame) ->
     frame = _small(fixture_frame)
     frame.loc[7, "label"] = "kat"
     path = _write(tmp_path, "d.csv", frame)
-    _assert_one_line_error(run_cli("scan", path), "d.csv", "row 7", "'kat'")
+    assert_one_line_error(run_cli("scan", path), "d.csv", "row 7", "'kat'")
 
 
 def test_lengths_differ(tmp_path: Path, fixture_frame: pd.DataFrame) -> None:
     frame = _small(fixture_frame)
     np.save(tmp_path / "p.npy", frame[[f"p_{c}" for c in CLASSES]].to_numpy()[:-3])
     path = _write(tmp_path, "d.csv", frame[["label"]])
-    _assert_one_line_error(run_cli("scan", path, "--probs", tmp_path / "p.npy"), "p.npy", "47 rows", "50")
+    assert_one_line_error(run_cli("scan", path, "--probs", tmp_path / "p.npy"), "p.npy", "47 rows", "50")
 
 
 def test_non_numeric_probability(tmp_path: Path, fixture_frame: pd.DataFrame) -> None:
     frame = _small(fixture_frame).astype({"p_cat": object})
     frame.loc[3, "p_cat"] = "high"
     path = _write(tmp_path, "d.csv", frame)
-    _assert_one_line_error(run_cli("scan", path), "d.csv", "'p_cat'", "row 3", "'high'")
+    assert_one_line_error(run_cli("scan", path), "d.csv", "'p_cat'", "row 3", "'high'")
 
 
 def test_missing_probability(tmp_path: Path, fixture_frame: pd.DataFrame) -> None:
     frame = _small(fixture_frame)
     frame.loc[4, "p_dog"] = np.nan
     path = _write(tmp_path, "d.csv", frame)
-    _assert_one_line_error(run_cli("scan", path), "d.csv", "'p_dog'", "row 4", "missing")
+    assert_one_line_error(run_cli("scan", path), "d.csv", "'p_dog'", "row 4", "missing")
 
 
 def test_logits_are_named(tmp_path: Path, fixture_frame: pd.DataFrame) -> None:
@@ -262,33 +251,33 @@ def test_logits_are_named(tmp_path: Path, fixture_frame: pd.DataFrame) -> None:
     columns = [f"p_{c}" for c in CLASSES]
     frame[columns] = np.log(frame[columns].to_numpy() + 1e-6) * 3
     path = _write(tmp_path, "d.csv", frame)
-    _assert_one_line_error(run_cli("scan", path), "d.csv", "logits")
+    assert_one_line_error(run_cli("scan", path), "d.csv", "logits")
 
 
 def test_no_probability_columns(tmp_path: Path, fixture_frame: pd.DataFrame) -> None:
     path = _write(tmp_path, "d.csv", _small(fixture_frame)[["id", "label"]])
-    _assert_one_line_error(run_cli("scan", path), "d.csv", "'p_*'")
+    assert_one_line_error(run_cli("scan", path), "d.csv", "'p_*'")
 
 
 def test_empty_file_directory_and_missing_file(tmp_path: Path) -> None:
     empty = tmp_path / "empty.csv"
     empty.write_text("")
-    _assert_one_line_error(run_cli("scan", empty), "empty.csv", "empty")
+    assert_one_line_error(run_cli("scan", empty), "empty.csv", "empty")
     header_only = tmp_path / "header.csv"
     header_only.write_text("label,p_a,p_b\n")
-    _assert_one_line_error(run_cli("scan", header_only), "header.csv", "no data")
+    assert_one_line_error(run_cli("scan", header_only), "header.csv", "no data")
     folder = tmp_path / "folder.csv"
     folder.mkdir()
-    _assert_one_line_error(run_cli("scan", folder), "folder.csv", "directory")
-    _assert_one_line_error(run_cli("scan", tmp_path / "nope.csv"), "nope.csv", "no such file")
-    _assert_one_line_error(run_cli("scan", "-", input=b""), "<stdin>")
+    assert_one_line_error(run_cli("scan", folder), "folder.csv", "directory")
+    assert_one_line_error(run_cli("scan", tmp_path / "nope.csv"), "nope.csv", "no such file")
+    assert_one_line_error(run_cli("scan", "-", input=b""), "<stdin>")
 
 
 def test_bad_options(tmp_path: Path) -> None:
-    _assert_one_line_error(run_cli("scan", FIXTURE, "--method", "vibes"), "--method", "prune_by_noise_rate")
-    _assert_one_line_error(run_cli("scan", FIXTURE, "--score", "vibes"), "--score")
-    _assert_one_line_error(run_cli("scan", FIXTURE, "-o", tmp_path / "r.xlsx"), "r.xlsx", "--format")
-    _assert_one_line_error(run_cli("scan", FIXTURE, "-o", tmp_path / "no" / "r.csv"), "does not exist")
+    assert_one_line_error(run_cli("scan", FIXTURE, "--method", "vibes"), "--method", "prune_by_noise_rate")
+    assert_one_line_error(run_cli("scan", FIXTURE, "--score", "vibes"), "--score")
+    assert_one_line_error(run_cli("scan", FIXTURE, "-o", tmp_path / "r.xlsx"), "r.xlsx", "--format")
+    assert_one_line_error(run_cli("scan", FIXTURE, "-o", tmp_path / "no" / "r.csv"), "does not exist")
     unknown = run_cli("scan", FIXTURE, "--frobnicate")
     assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
 

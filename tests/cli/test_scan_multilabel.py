@@ -13,6 +13,7 @@ import pytest
 
 from labelaudit.core import multilabel as ml
 from labelaudit.io.writers import read_parquet_metadata
+from tests.conftest import assert_one_line_error
 
 CLASSES = ["beach", "sunset", "fall_foliage", "field", "mountain", "urban"]
 REPORT_COLUMNS = ["row", "id", "given_label", "missing_tags", "spurious_tags", "label_quality", "is_label_issue",
@@ -82,16 +83,6 @@ def _expected(tags: np.ndarray, probs: np.ndarray, **kwargs):
 
 def _joined(mask: np.ndarray) -> list[str]:
     return [_names(r) for r in mask]
-
-
-def _assert_one_line_error(result, *needles: str) -> None:
-    assert result.returncode == 2, (result.returncode, result.stderr)
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("labelaudit: error: "), lines[0]
-    assert "Traceback" not in result.stderr
-    for needle in needles:
-        assert needle in lines[0], (needle, lines[0])
 
 
 def test_delimited_csv_report_summary_and_api_parity(cli, files, problem, tmp_path):
@@ -203,7 +194,7 @@ def test_tag_without_probability_column(cli, frames, tmp_path):
     frame = frames[0].copy()
     frame.loc[7, "tags"] = "beach,volcano"
     result = cli("scan", _write(tmp_path, "d.csv", frame), "--multi-label", "--label-col", "tags")
-    _assert_one_line_error(result, "d.csv", "row 7", "'volcano'", "no probability column")
+    assert_one_line_error(result, "d.csv", "row 7", "'volcano'", "no probability column")
 
 
 def test_wrong_separator_gets_a_hint(cli, frames, tmp_path):
@@ -211,20 +202,20 @@ def test_wrong_separator_gets_a_hint(cli, frames, tmp_path):
     frame["tags"] = frame["tags"].str.replace(",", ";")
     frame.loc[0, "tags"] = "beach;field"
     result = cli("scan", _write(tmp_path, "d.csv", frame), "--multi-label", "--label-col", "tags")
-    _assert_one_line_error(result, "'beach;field'", "--label-sep ','")
+    assert_one_line_error(result, "'beach;field'", "--label-sep ','")
 
 
 def test_tag_column_without_probabilities(cli, frames, tmp_path):
     frame = frames[2].copy()
     frame["y_volcano"] = 0
     result = cli("scan", _write(tmp_path, "c.csv", frame), "--multi-label", "--label-cols", "y_*")
-    _assert_one_line_error(result, "'volcano'", "column 'y_volcano'", "no probability column")
+    assert_one_line_error(result, "'volcano'", "column 'y_volcano'", "no probability column")
 
 
 def test_class_without_tag_column(cli, frames, tmp_path):
     frame = frames[2].drop(columns=["y_urban"])
     result = cli("scan", _write(tmp_path, "c.csv", frame), "--multi-label", "--label-cols", "y_*")
-    _assert_one_line_error(result, "class 'urban' has probabilities but no --label-cols column")
+    assert_one_line_error(result, "class 'urban' has probabilities but no --label-cols column")
 
 
 def test_tag_column_values_must_be_0_or_1(cli, frames, tmp_path):
@@ -232,7 +223,7 @@ def test_tag_column_values_must_be_0_or_1(cli, frames, tmp_path):
     frame["y_field"] = frame["y_field"].astype(object)
     frame.loc[4, "y_field"] = 2
     result = cli("scan", _write(tmp_path, "c.csv", frame), "--multi-label", "--label-cols", "y_*")
-    _assert_one_line_error(result, "column 'y_field' row 4", "is 2, not 0 or 1")
+    assert_one_line_error(result, "column 'y_field' row 4", "is 2, not 0 or 1")
 
 
 @pytest.mark.parametrize(("value", "needle"), [(1.25, "1.25 is not a probability in [0, 1]"),
@@ -241,14 +232,14 @@ def test_probability_outside_unit_interval(cli, frames, tmp_path, value, needle)
     frame = frames[0].copy()
     frame.loc[9, "p_mountain"] = value
     result = cli("scan", _write(tmp_path, "d.csv", frame), "--multi-label", "--label-col", "tags")
-    _assert_one_line_error(result, "column 'p_mountain' row 9", needle)
+    assert_one_line_error(result, "column 'p_mountain' row 9", needle)
 
 
 def test_missing_probability(cli, frames, tmp_path):
     frame = frames[0].copy()
     frame.loc[11, "p_beach"] = np.nan
     result = cli("scan", _write(tmp_path, "d.csv", frame), "--multi-label", "--label-col", "tags")
-    _assert_one_line_error(result, "'p_beach' row 11", "missing")
+    assert_one_line_error(result, "'p_beach' row 11", "missing")
 
 
 @pytest.mark.parametrize("name", ["l.parquet", "l.jsonl"])
@@ -257,7 +248,7 @@ def test_null_label_set_is_an_error_where_it_differs_from_no_tags(cli, frames, t
     frame["tags"] = frame["tags"].astype(object)
     frame.at[6, "tags"] = None
     result = cli("scan", _write(tmp_path, name, frame), "--multi-label", "--label-col", "tags")
-    _assert_one_line_error(result, name, "row 6", "tags are missing (null)", "empty list")
+    assert_one_line_error(result, name, "row 6", "tags are missing (null)", "empty list")
 
 
 def test_empty_csv_cell_is_the_empty_tag_set(cli, frames, tmp_path):
@@ -274,7 +265,7 @@ def test_no_tags_anywhere(cli, frames, tmp_path):
     frame = frames[0].copy()
     frame["tags"] = ""
     result = cli("scan", _write(tmp_path, "d.csv", frame), "--multi-label", "--label-col", "tags")
-    _assert_one_line_error(result, "no tags in any row")
+    assert_one_line_error(result, "no tags in any row")
 
 
 @pytest.mark.parametrize(
@@ -288,7 +279,7 @@ def test_no_tags_anywhere(cli, frames, tmp_path):
 )
 def test_bad_options(cli, files, args, needle):
     result = cli("scan", files["csv"], "--multi-label", "--label-col", "tags", *args)
-    _assert_one_line_error(result, needle)
+    assert_one_line_error(result, needle)
 
 
 @pytest.mark.data
