@@ -228,6 +228,10 @@ def scan(
         None, "--baseline", help="Accepted findings (a previous report, or ids/rows one per line): not counted by the gate."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
+    chunk_rows: int | None = typer.Option(
+        None, "--chunk-rows", help="Stream a CSV/TSV/Parquet file this many rows at a time (several passes, "
+        "memory independent of N x K; compat paper; not with --probs or the low_* methods).",
+    ),
 ) -> None:
     """Find probably-wrong labels from out-of-fold predicted probabilities."""
     from labelaudit.errors import GateFailed, UsageError
@@ -267,15 +271,20 @@ def scan(
         raise UsageError("--label-cols needs --multi-label")
     accepted = _baseline_keys(baseline, "id" if id_col else "row") if baseline else set()
 
-    from labelaudit.io.readers import read_table
+    if chunk_rows is not None and not multi_label:
+        from labelaudit.cli.scan_streaming import run_streaming
 
-    frame = read_table(data, input_format)
-    if multi_label:
-        from labelaudit.cli.scan_multilabel import run_multilabel
-
-        result = run_multilabel(frame, opts)
+        result = run_streaming(opts, chunk_rows)
     else:
-        result = run_single_label(frame, opts)
+        from labelaudit.io.readers import read_table
+
+        frame = read_table(data, input_format)
+        if multi_label:
+            from labelaudit.cli.scan_multilabel import run_multilabel
+
+            result = run_multilabel(frame, opts)
+        else:
+            result = run_single_label(frame, opts)
 
     _emit(result, opts, output=output, out_fmt=out_fmt, sort=sort, issues_only=issues_only,
           summary_path=summary_path, html_path=html_path, top=top, quiet=quiet, started=started)

@@ -1,0 +1,94 @@
+"""`labelaudit scan --chunk-rows N`: the single-label scan of a file whose probabilities do not fit in memory.
+
+Reads the file once per pass (:mod:`labelaudit.io.chunks`) and runs
+:func:`labelaudit.core.streaming.stream_label_issues`; the report (schema ``labelaudit.scan/1``) and the
+summary equal those of the in-memory scan. Only the report's small columns are held for all N rows.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+from labelaudit.cli.scan import ScanOptions, ScanResult
+
+
+class _ReaderError(Exception):
+    """Carries an error raised while reading a chunk (already names the file) through the core."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _check_supported(opts: ScanOptions) -> None:
+    from labelaudit.core.streaming import STREAMING_FILTERS
+    from labelaudit.errors import UsageError
+
+    if opts.probs is not None:
+        raise UsageError("--chunk-rows reads probabilities from the table's columns; --probs needs the in-memory path")
+    if opts.compat != "paper":
+        raise UsageError(f"--compat {opts.compat} needs the in-memory path (drop --chunk-rows)")
+    if opts.method not in STREAMING_FILTERS:
+        raise UsageError(f"--method {opts.method} needs the in-memory path (drop --chunk-rows)")
+
+
+def run_streaming(opts: ScanOptions, chunk_rows: int) -> ScanResult:
+    """The single-label scan of ``opts.data`` read ``chunk_rows`` rows at a time."""
+    import numpy as np
+    import pandas as pd
+
+    from labelaudit.core.scores import rank_issues
+    from labelaudit.core.streaming import stream_label_issues, stream_summary
+    from labelaudit.errors import LabelauditWarning
+    from labelaudit.io.chunks import ChunkedScanInput, ChunkedTable
+
+    _check_supported(opts)
+    table = ChunkedTable(opts.data, opts.input_format, chunk_rows)
+    scan_input = ChunkedScanInput(table, label_col=opts.label_col, prob_cols=opts.prob_cols, id_col=opts.id_col)
+    source = scan_input.source
+    ids: list[Any] = []
+    calls = 0
+
+    def chunks() -> Iterator[tuple[Any, Any]]:
+        nonlocal calls
+        calls += 1
+        first = calls == 1
+        try:
+            for chunk in scan_input.chunks(with_ids=first and opts.id_col is not None):
+                if chunk.ids is not None:
+                    ids.append(chunk.ids)
+                yield chunk.labels, chunk.probs
+        except Exception as exc:
+            raise _ReaderError(exc) from None
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", LabelauditWarning)
+        try:
+            result = stream_label_issues(
+                chunks, filter_by=opts.method, frac_noise=opts.frac_noise, compat=opts.compat,
+                score=opts.score, normalize=opts.normalize,
+            )
+        except _ReaderError as exc:
+            raise exc.error from None
+        except ValueError as exc:
+            raise type(exc)(f"{source}: {exc}") from None
+    for warning in caught:
+        warnings.warn(f"{source}: {warning.message}", LabelauditWarning, stacklevel=1)
+
+    class_names = scan_input.class_names
+    summary = stream_summary(result, class_names=class_names, issues=result.issues)
+    names = np.asarray(class_names, dtype=object)
+    n = result.labels.shape[0]
+    report = pd.DataFrame({"row": np.arange(n, dtype=np.int64)})
+    if opts.id_col is not None:
+        report["id"] = np.concatenate(ids)
+    report["given_label"] = names[result.labels]
+    report["suggested_label"] = names[result.predicted]
+    report["label_quality"] = result.quality.astype(np.float64)
+    report["is_label_issue"] = result.issues.astype(bool)
+    report["rank"] = rank_issues(result.quality).astype(np.int64)
+    columns = ["rank", "row", *(["id"] if opts.id_col is not None else []), "given_label", "suggested_label",
+               "label_quality", "is_label_issue"]
+    return ScanResult(report, summary, columns)

@@ -1,0 +1,169 @@
+"""Read a CSV/TSV/Parquet file in row chunks, once per pass, for streaming scans.
+
+CSV/TSV go through ``pandas.read_csv(chunksize=...)`` (the same parser as :func:`read_table`, so every
+value parses to the same float); Parquet through ``pyarrow.parquet.ParquetFile.iter_batches``. Column
+resolution, label encoding and value errors reuse :mod:`labelaudit.cli.inputs` on each chunk; row
+numbers in errors are global.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from labelaudit.errors import ColumnError, InputError, InputFileError, UsageError
+from labelaudit.io.readers import STDIN, _check_file, detect_format
+
+STREAMABLE_FORMATS = ("csv", "tsv", "parquet")
+
+
+def _read_error(label: str, fmt: str, exc: Exception) -> InputFileError:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return InputFileError(f"{label}: cannot read as {fmt}: {first}")
+
+
+class ChunkedTable:
+    """A table file read ``chunk_rows`` rows at a time; :meth:`frames` may be called once per pass."""
+
+    def __init__(self, path: str, input_format: str | None, chunk_rows: int) -> None:
+        if path == STDIN:
+            raise UsageError("--chunk-rows cannot read standard input (every pass re-reads the file); give a file")
+        if chunk_rows < 1:
+            raise UsageError(f"--chunk-rows must be at least 1, not {chunk_rows}")
+        fmt = detect_format(path, input_format)
+        if fmt not in STREAMABLE_FORMATS:
+            raise UsageError(f"--chunk-rows reads csv, tsv or parquet files, not {fmt}")
+        _check_file(path)
+        self.path, self.fmt, self.chunk_rows = path, fmt, int(chunk_rows)
+        try:
+            if fmt == "parquet":
+                import pyarrow.parquet as pq
+
+                parquet = pq.ParquetFile(path)
+                self.columns = [str(c) for c in parquet.schema_arrow.names]
+                self.num_rows: int | None = parquet.metadata.num_rows
+            else:
+                head = pd.read_csv(path, sep="\t" if fmt == "tsv" else ",", nrows=0)
+                self.columns = [str(c) for c in head.columns]
+                self.num_rows = None
+        except pd.errors.EmptyDataError:
+            raise InputFileError(f"{path}: file is empty") from None
+        except Exception as exc:
+            raise _read_error(path, fmt, exc) from None
+        if self.num_rows == 0:
+            raise InputFileError(f"{path}: no data rows")
+
+    def frames(self, columns: list[str]) -> Iterator[tuple[int, pd.DataFrame]]:
+        """(global offset of the first row, frame of ``columns``) per chunk, in row order."""
+        offset = 0
+        try:
+            if self.fmt == "parquet":
+                import pyarrow.parquet as pq
+
+                parquet = pq.ParquetFile(self.path)
+                batches = parquet.iter_batches(batch_size=self.chunk_rows, columns=columns)
+                frames = (b.to_pandas() for b in batches)
+            else:
+                frames = pd.read_csv(
+                    self.path, sep="\t" if self.fmt == "tsv" else ",", usecols=columns, chunksize=self.chunk_rows
+                )
+            for frame in frames:
+                if len(frame) == 0:
+                    continue
+                frame = frame.reset_index(drop=True)
+                yield offset, frame[columns]
+                offset += len(frame)
+        except InputError:
+            raise
+        except (ValueError, OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise _read_error(self.path, self.fmt, exc) from None
+        except Exception as exc:  # pyarrow's own error types
+            raise _read_error(self.path, self.fmt, exc) from None
+        if offset == 0:
+            raise InputFileError(f"{self.path}: no data rows")
+
+
+_ROW = re.compile(r"( row )(\d+)(:)")
+
+
+def _shift_rows(exc: InputError, offset: int) -> InputError:
+    text = _ROW.sub(lambda m: f"{m.group(1)}{int(m.group(2)) + offset}{m.group(3)}", str(exc), count=1)
+    return type(exc)(text)
+
+
+@dataclass
+class ScanChunk:
+    offset: int
+    labels: np.ndarray  # int64
+    probs: np.ndarray  # float32/float64, C-contiguous
+    ids: np.ndarray | None  # str objects, only on the first pass and with an id column
+
+
+class ChunkedScanInput:
+    """Labels and probability columns of a table, chunk by chunk, with the rules of ``labelaudit.cli.inputs``.
+
+    ``class_names`` and ``prob_columns`` follow :func:`match_columns`; labels are encoded per chunk with
+    :func:`encode_labels` after one pass over the label column has decided, for the whole column, whether
+    the labels are integers (and, when the class names are the placeholders 0..K-1, which strings name the
+    classes), as reading the whole column would.
+    """
+
+    def __init__(self, table: ChunkedTable, *, label_col: str, prob_cols: str, id_col: str | None) -> None:
+        from labelaudit.cli.inputs import match_columns, require_column
+
+        self.table = table
+        self.source = table.path
+        header = pd.DataFrame(columns=table.columns)
+        require_column(header, label_col, self.source, "--label-col")
+        if id_col is not None:
+            require_column(header, id_col, self.source, "--id-col")
+        self.prob_columns, names = match_columns(header, prob_cols, self.source, "--prob-cols")
+        self.label_col, self.id_col = label_col, id_col
+        self.class_names = self._decide_labels(names)
+
+    def _decide_labels(self, names: list[str]) -> list[str]:
+        from labelaudit.cli.inputs import _is_integer_like
+
+        self.integer_labels = True
+        placeholder = names == [str(k) for k in range(len(names))]
+        distinct: set[str] = set()
+        for _, frame in self.table.frames([self.label_col]):
+            series = frame[self.label_col]
+            if series.isna().any():
+                return names  # encode_labels reports the missing label on the next pass
+            if not _is_integer_like(series):
+                self.integer_labels = False
+            if placeholder:
+                distinct.update(series.astype(str).str.strip().unique())
+        if self.integer_labels or not placeholder or distinct <= set(names):
+            return names
+        if len(distinct) != len(names):
+            raise UsageError(
+                f"{self.source}: {len(distinct)} distinct labels but the probabilities have {len(names)} columns; "
+                "name the columns in order with --classes"
+            )
+        return sorted(distinct)
+
+    def chunks(self, *, with_ids: bool = False) -> Iterator[ScanChunk]:
+        from labelaudit.cli.inputs import encode_labels, numeric_matrix
+
+        columns = [self.label_col, *self.prob_columns]
+        if self.id_col is not None and with_ids and self.id_col not in columns:
+            columns.append(self.id_col)
+        for offset, frame in self.table.frames(list(dict.fromkeys(columns))):
+            probs = numeric_matrix(frame, self.prob_columns, self.source, row_offset=offset)
+            series = frame[self.label_col]
+            if not self.integer_labels and not series.isna().any():
+                series = series.astype(str)  # the whole column is text: so is this chunk
+            try:
+                labels, names = encode_labels(series, self.class_names, self.source, self.label_col)
+            except (ColumnError, UsageError) as exc:
+                raise _shift_rows(exc, offset) from None
+            if names != self.class_names:  # cannot happen after _decide_labels; guards the invariant
+                raise InputError(f"{self.source}: labels name classes inconsistently across chunks")
+            ids = frame[self.id_col].astype(str).to_numpy() if (with_ids and self.id_col is not None) else None
+            yield ScanChunk(offset, labels, probs, ids)
