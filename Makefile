@@ -26,9 +26,17 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check labelaudit tests benchmarks
 	$(BIN)/ruff format --check labelaudit tests benchmarks
 
-bench: $(VENV)/.installed
-	$(PY) -m pip install -q -e '.[bench]'
-	$(PY) benchmarks/run_all.py
+# crowd-kit pulls in transformers and nltk: the peers get a virtualenv of their own, never the test one
+BENCH_VENV ?= .venv-bench
+
+$(BENCH_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install -q -e '.[bench]'
+	touch $@
+
+bench: $(BENCH_VENV)/.installed
+	$(BENCH_VENV)/bin/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) demo-out build *.egg-info
+	rm -rf $(VENV) $(BENCH_VENV) demo-out build *.egg-info
