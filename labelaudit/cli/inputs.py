@@ -86,6 +86,13 @@ def numeric_matrix(frame: pd.DataFrame, columns: Sequence[str], source: str, *, 
         row, k = np.argwhere(~finite)[0]
         what = "missing" if np.isnan(matrix[row, k]) else "infinite"
         raise InvalidProbabilitiesError(f"{source}: column {columns[k]!r} row {int(row) + row_offset}: value is {what}")
+    negative = matrix < 0
+    if negative.any():
+        row, k = np.argwhere(negative)[0]
+        raise InvalidProbabilitiesError(
+            f"{source}: column {columns[k]!r} row {int(row) + row_offset}: {matrix[row, k]:g} is negative; "
+            "probabilities are in [0, 1] (if these are logits, apply softmax or sigmoid first)"
+        )
     return matrix
 
 

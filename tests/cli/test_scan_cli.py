@@ -314,3 +314,9 @@ def test_rows_not_summing_to_one_warn_once(tmp_path: Path) -> None:
     assert "w.csv" in warnings[0] and "row 0" in warnings[0] and "--normalize" in warnings[0]
     quiet = run_cli("scan", path, "-q")
     assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+def test_negative_probability_names_column_and_row(tmp_path: Path) -> None:
+    path = tmp_path / "neg.csv"
+    path.write_text("label,p_a,p_b\na,0.9,0.1\nb,1.5,-0.5\n")
+    assert_one_line_error(run_cli("scan", path), "neg.csv", "'p_b'", "row 1", "-0.5", "negative")

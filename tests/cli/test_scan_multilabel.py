@@ -227,7 +227,7 @@ def test_tag_column_values_must_be_0_or_1(cli, frames, tmp_path):
 
 
 @pytest.mark.parametrize(("value", "needle"), [(1.25, "1.25 is not a probability in [0, 1]"),
-                                              (-3.0, "-3 is not a probability in [0, 1]")])
+                                              (-3.0, "-3 is negative; probabilities are in [0, 1]")])
 def test_probability_outside_unit_interval(cli, frames, tmp_path, value, needle):
     frame = frames[0].copy()
     frame.loc[9, "p_mountain"] = value

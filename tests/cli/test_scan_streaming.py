@@ -88,7 +88,7 @@ def test_bad_values_in_a_late_chunk_name_the_global_row(tmp_path: Path, fixture_
     negative.to_parquet(tmp_path / "neg.parquet")
     memory = run_cli("scan", tmp_path / "neg.parquet")
     streamed = run_cli("scan", tmp_path / "neg.parquet", "--chunk-rows", "300")
-    assert_one_line_error(streamed, "neg.parquet", "pred_probs[1650, 5]")
+    assert_one_line_error(streamed, "neg.parquet", "'p_dog' row 1650", "negative")
     assert streamed.stderr == memory.stderr
 
 
