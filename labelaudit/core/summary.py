@@ -66,12 +66,29 @@ def dataset_summary(
     """
     check_compat(compat)
     labels, pred_probs = prepare_inputs(labels, pred_probs)
-    n, k = pred_probs.shape
-    names = _names(class_names, k)
     passed = _confident_pass(labels, pred_probs, compat, checked=False)
     cj = _calibrate(passed.raw_joint, passed.counts, compat)
-    est = _latent(cj, passed.counts, compat)
+    return summary_from_joint(labels, passed.counts, cj, compat=compat, class_names=class_names, issues=issues)
 
+
+def summary_from_joint(
+    labels: np.ndarray,
+    counts: np.ndarray,
+    confident_joint: np.ndarray,
+    *,
+    compat: str = "paper",
+    class_names: Any = None,
+    issues: Any = None,
+) -> dict[str, Any]:
+    """The :func:`dataset_summary` dict from an already calibrated confident joint.
+
+    Shared by the in-memory and the streaming paths, so that both report the same numbers the same way.
+    ``labels`` are the given labels (for per-class issue counts), ``counts`` the examples per given class.
+    """
+    n, k = labels.shape[0], counts.shape[0]
+    names = _names(class_names, k)
+    cj = confident_joint
+    est = _latent(cj, counts, compat)
     issue_counts = None
     out: dict[str, Any] = {"num_examples": int(n), "num_classes": int(k)}
     if issues is not None:
@@ -86,7 +103,7 @@ def dataset_summary(
     out["estimated_noise_rate"] = noise_rate
     out["health_score"] = 1.0 - noise_rate
 
-    given = passed.counts
+    given = counts
     true_counts = cj.sum(axis=0)
     label_noise = 1.0 - np.diagonal(est.inverse_noise_matrix)
     inverse_label_noise = 1.0 - np.diagonal(est.noise_matrix)
