@@ -232,6 +232,14 @@ def scan(
         None, "--chunk-rows", help="Stream a CSV/TSV/Parquet file this many rows at a time (several passes, "
         "memory independent of N x K; compat paper; not with --probs or the low_* methods).",
     ),
+    engine: str = typer.Option(
+        "local", "--engine", help="local, or dask: DATA is a Parquet file, a directory of .parquet files or a glob, "
+        "scanned partition by partition with dask (needs the dask extra; same results; see docs/dask.md).",
+    ),
+    dask_scheduler: str | None = typer.Option(
+        None, "--dask-scheduler", help="--engine dask: address of a dask.distributed scheduler to run on "
+        "(default: dask's local scheduler).",
+    ),
 ) -> None:
     """Find probably-wrong labels from out-of-fold predicted probabilities."""
     from labelaudit.errors import GateFailed, UsageError
@@ -269,9 +277,19 @@ def scan(
         check_writable(path)
     if label_cols is not None and not multi_label:
         raise UsageError("--label-cols needs --multi-label")
+    if engine not in ("local", "dask"):
+        raise UsageError(f"--engine must be 'local' or 'dask', not {engine!r}")
+    if dask_scheduler is not None and engine != "dask":
+        raise UsageError("--dask-scheduler needs --engine dask")
+    if engine == "dask" and chunk_rows is not None:
+        raise UsageError("--chunk-rows is for --engine local; --engine dask reads one Parquet row group at a time")
     accepted = _baseline_keys(baseline, "id" if id_col else "row") if baseline else set()
 
-    if chunk_rows is not None and not multi_label:
+    if engine == "dask":
+        from labelaudit.engines.dask_engine import run_dask
+
+        result = run_dask(opts, dask_scheduler)
+    elif chunk_rows is not None and not multi_label:
         from labelaudit.cli.scan_streaming import run_streaming
 
         result = run_streaming(opts, chunk_rows)

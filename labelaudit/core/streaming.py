@@ -14,6 +14,10 @@ chunks (in row order) on every call; it is called once per pass:
    ``p_j - p_i`` (PBNR) or the lowest self-confidences (PBC), equal keys to the lower row index, which is
    what the in-memory two-phase heaps select.
 
+Each pass is a map step per chunk (``check_chunk``, ``confident_chunk``, ``Heaps.offer`` into fresh heaps)
+and a combine step in row order (``ChecksFold``, ``ConfidentFold``, ``Heaps.offer_candidates``), so that
+other engines (``labelaudit.engines.dask_engine``) run the map steps on partitions and get the same result.
+
 Memory: one chunk, O(N) scalars (labels, scores, predictions, a few bool flags) and heaps of at most
 ``sum C̃`` off-diagonal entries (<= N). Never O(N x K).
 """
@@ -128,6 +132,20 @@ def _offer_self_confidence(labels, pred_probs, row0, caps, offsets, keys, idx, s
             gate[c] = root
 
 
+@njit(cache=True, nogil=True)
+def _accumulate_values(labels, values, sums):
+    """``sums[labels[i]] += values[i]`` in row order (the additions of ``_accumulate_self_confidence``)."""
+    for i in range(labels.shape[0]):
+        sums[labels[i]] += values[i]
+
+
+@njit(cache=True, nogil=True)
+def _offer_candidates(cells, cand_keys, rows, caps, offsets, keys, idx, sizes):
+    """Offer (key, row) pairs already computed elsewhere (another chunk's heaps) to the heaps."""
+    for t in range(cells.shape[0]):
+        kernels._offer(keys, idx, sizes, caps, offsets, cells[t], cand_keys[t], rows[t], True)
+
+
 # ------------------------------------------------------------------------------------------------
 
 
@@ -155,6 +173,26 @@ def _chunk_labels(labels: Any, n: int, k: int, offset: int) -> np.ndarray:
         raise type(exc)(text) from None
 
 
+def prepare_chunk(raw_labels: Any, raw_probs: Any, offset: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Map step of every pass: (labels int64, probs float32/64 C-contiguous) of one chunk, or None if empty.
+
+    ``offset`` is the global row of the chunk's first row (label errors name global rows).
+    """
+    probs = np.asarray(raw_probs)
+    if probs.ndim == 2 and probs.shape[0] == 0:
+        return None
+    probs = _prepare_pred_probs(probs)
+    labels = _chunk_labels(raw_labels, probs.shape[0], probs.shape[1], offset)
+    return labels, probs
+
+
+def check_chunk_shape(probs: np.ndarray, k: int | None, dtype: np.dtype | None) -> None:
+    if k is not None and probs.shape[1] != k:
+        raise InputError(f"a chunk of pred_probs has {probs.shape[1]} columns, the first had {k}")
+    if dtype is not None and probs.dtype != dtype:
+        raise InputError(f"a chunk of pred_probs is {probs.dtype}, the first was {dtype}")
+
+
 def _iter_chunks(chunks: ChunkSource, k: int | None, dtype: np.dtype | None):
     """(offset, labels int64, probs float32/64 C-contiguous) per non-empty chunk, rows global."""
     offset = 0
@@ -163,79 +201,270 @@ def _iter_chunks(chunks: ChunkSource, k: int | None, dtype: np.dtype | None):
         if probs.ndim == 2 and probs.shape[0] == 0:
             continue
         probs = _prepare_pred_probs(probs)
-        if k is not None and probs.shape[1] != k:
-            raise InputError(f"a chunk of pred_probs has {probs.shape[1]} columns, the first had {k}")
-        if dtype is not None and probs.dtype != dtype:
-            raise InputError(f"a chunk of pred_probs is {probs.dtype}, the first was {dtype}")
+        check_chunk_shape(probs, k, dtype)
         labels = _chunk_labels(raw_labels, probs.shape[0], probs.shape[1], offset)
         yield offset, labels, probs
         offset += probs.shape[0]
 
 
+@dataclass
+class ChunkChecks:
+    """Pass-1 map output of one chunk (rows local to the chunk)."""
+
+    n: int
+    k: int
+    dtype: np.dtype
+    scan: tuple  # kernels.scan_probabilities: nonfinite, negative, above, n_bad, bad_row, bad_sum, zero_row
+    rows: dict[int, np.ndarray]  # copies of the rows the error messages look at
+    labels: np.ndarray  # int64
+    self_confidence: np.ndarray | None  # float64 p[i, label_i]; None when the chunk has a non-finite value
+    normalized_self_confidence: np.ndarray | None  # the same on renormalised rows (normalize=True only)
+
+
+def check_chunk(labels: np.ndarray, probs: np.ndarray, normalize: bool) -> ChunkChecks:
+    """Pass-1 map step: value checks and the per-row self-confidences (float64) of one prepared chunk."""
+    scan = kernels.scan_probabilities(probs, ROW_SUM_TOL, 1.0 + VALUE_TOL)
+    nf, neg, ab = scan[0], scan[1], scan[2]
+    rows = {int(r): probs[r].copy() for r in (nf, neg, ab) if r >= 0}
+    self_conf = norm_conf = None
+    if nf < 0:
+        at = np.arange(labels.shape[0])
+        self_conf = probs[at, labels].astype(np.float64)
+        if normalize:
+            with np.errstate(all="ignore"):
+                norm_conf = kernels.normalize_rows(probs)[at, labels].astype(np.float64)
+    return ChunkChecks(probs.shape[0], probs.shape[1], probs.dtype, tuple(scan), rows, labels, self_conf, norm_conf)
+
+
+class ChecksFold:
+    """Pass-1 combine step: :class:`ChunkChecks` added in row order, merged as ``check_inputs`` would."""
+
+    def __init__(self, normalize: bool) -> None:
+        self.normalize = normalize
+        self.k = self.dtype = None
+        self.sums = self.counts = self.norm_sums = None
+        self.nonfinite = self.negative = self.above = self.bad_row = self.zero_row = -1
+        self.n_bad = 0
+        self.bad_sum = 1.0
+        self.rows: dict[int, np.ndarray] = {}
+        self.labels: list[np.ndarray] = []
+        self.n = 0
+
+    def add(self, part: ChunkChecks) -> None:
+        offset, k = self.n, part.k
+        if self.k is None:
+            self.k, self.dtype = k, part.dtype
+            self.sums, self.counts = np.zeros(k), np.zeros(k, dtype=np.int64)
+            self.norm_sums = np.zeros(k)
+        else:
+            check_chunk_shape(np.empty((0, k), dtype=part.dtype), self.k, self.dtype)
+        nf, neg, ab, nb, br, bs, zr = part.scan
+        for r, row in part.rows.items():
+            self.rows.setdefault(offset + r, row)
+        if nf >= 0 and self.nonfinite < 0:
+            self.nonfinite = offset + nf
+        if neg >= 0 and self.negative < 0:
+            self.negative = offset + neg
+        if ab >= 0 and self.above < 0:
+            self.above = offset + ab
+        if br >= 0 and self.bad_row < 0:
+            self.bad_row, self.bad_sum = offset + br, bs
+        if zr >= 0 and self.zero_row < 0:
+            self.zero_row = offset + zr
+        self.n_bad += nb
+        if self.nonfinite < 0:
+            _accumulate_values(part.labels, part.self_confidence, self.sums)
+            self.counts += np.bincount(part.labels, minlength=k)
+            if self.normalize:
+                _accumulate_values(part.labels, part.normalized_self_confidence, self.norm_sums)
+        self.labels.append(part.labels)
+        self.n += part.n
+
+    def finish(self):
+        """(labels, k, dtype, sums, counts, renormalise); raises and warns like ``check_inputs``."""
+        if self.k is None:
+            raise InputError("pred_probs has no rows: there are no examples to audit")
+        n, k = self.n, self.k
+        proxy = _Rows(n, k, self.rows)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", LabelauditWarning)
+            _interpret_scan(proxy, self.nonfinite, self.negative, self.above, self.n_bad,  # type: ignore[arg-type]
+                            self.bad_row, self.bad_sum, self.zero_row)
+        sums = self.sums
+        renormalise = self.normalize and self.n_bad > 0
+        if renormalise:
+            if self.zero_row >= 0:
+                raise InvalidProbabilitiesError(
+                    f"row {self.zero_row} of pred_probs sums to 0 and cannot be renormalised"
+                )
+            warnings.warn(
+                f"{self.n_bad} of {n} rows of pred_probs do not sum to 1 (first: row {self.bad_row} sums to "
+                f"{self.bad_sum:.6g}); renormalised them",
+                LabelauditWarning,
+                stacklevel=3,
+            )
+            sums = self.norm_sums
+        else:
+            for w in caught:
+                warnings.warn(w.message, LabelauditWarning, stacklevel=3)
+        labels = np.concatenate(self.labels)
+        return labels, k, self.dtype, sums, self.counts, renormalise
+
+
 def _pass_checks(chunks: ChunkSource, normalize: bool):
     """Pass 1: value checks (as ``check_inputs``), label counts, self-confidence sums (raw and renormalised)."""
-    k = dtype = None
-    sums = counts = norm_sums = None
-    nonfinite = negative = above = bad_row = zero_row = -1
-    n_bad = 0
-    bad_sum = 1.0
-    rows: dict[int, np.ndarray] = {}
-    labels_all = []
-    n = 0
-    for offset, labels, probs in _iter_chunks(chunks, None, None):
-        if k is None:
-            k, dtype = probs.shape[1], probs.dtype
-            sums, counts = np.zeros(k), np.zeros(k, dtype=np.int64)
-            norm_sums = np.zeros(k)
-        elif probs.shape[1] != k:
-            raise InputError(f"a chunk of pred_probs has {probs.shape[1]} columns, the first had {k}")
-        elif probs.dtype != dtype:
-            raise InputError(f"a chunk of pred_probs is {probs.dtype}, the first was {dtype}")
-        nf, neg, ab, nb, br, bs, zr = kernels.scan_probabilities(probs, ROW_SUM_TOL, 1.0 + VALUE_TOL)
-        for r in (nf, neg, ab):
-            if r >= 0:
-                rows.setdefault(offset + r, probs[r].copy())
-        if nf >= 0 and nonfinite < 0:
-            nonfinite = offset + nf
-        if neg >= 0 and negative < 0:
-            negative = offset + neg
-        if ab >= 0 and above < 0:
-            above = offset + ab
-        if br >= 0 and bad_row < 0:
-            bad_row, bad_sum = offset + br, bs
-        if zr >= 0 and zero_row < 0:
-            zero_row = offset + zr
-        n_bad += nb
-        if nonfinite < 0:
-            _accumulate_self_confidence(labels, probs, sums, counts)
-            if normalize:
-                ones = np.zeros(k, dtype=np.int64)
-                with np.errstate(all="ignore"):
-                    _accumulate_self_confidence(labels, kernels.normalize_rows(probs), norm_sums, ones)
-        labels_all.append(labels)
-        n += probs.shape[0]
-    if k is None:
-        raise InputError("pred_probs has no rows: there are no examples to audit")
-    proxy = _Rows(n, k, rows)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", LabelauditWarning)
-        _interpret_scan(proxy, nonfinite, negative, above, n_bad, bad_row, bad_sum, zero_row)  # type: ignore[arg-type]
-    renormalise = normalize and n_bad > 0
-    if renormalise:
-        if zero_row >= 0:
-            raise InvalidProbabilitiesError(f"row {zero_row} of pred_probs sums to 0 and cannot be renormalised")
-        warnings.warn(
-            f"{n_bad} of {n} rows of pred_probs do not sum to 1 (first: row {bad_row} sums to "
-            f"{bad_sum:.6g}); renormalised them",
-            LabelauditWarning,
-            stacklevel=3,
-        )
-        sums = norm_sums
+    fold = ChecksFold(normalize)
+    for _offset, labels, probs in _iter_chunks(chunks, None, None):
+        fold.add(check_chunk(labels, probs, normalize))
+    return fold.finish()
+
+
+def thresholds_from(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Per-class thresholds ``t_j`` (inf for classes without examples)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.inf)
+
+
+@dataclass(frozen=True)
+class ConfidentParams:
+    """What the pass-2 map step needs besides the chunk (small; sent to every worker)."""
+
+    native: np.ndarray  # thresholds in the input dtype, as the in-memory confident pass uses them
+    dtype: np.dtype
+    filter_by: str
+    score: str
+    renormalise: bool
+
+
+def confident_params(thresholds: np.ndarray, dtype: np.dtype, filter_by: str, score: str,
+                     renormalise: bool) -> ConfidentParams:
+    dt = np.dtype(dtype).type
+    native = _native_thresholds(thresholds, dtype)
+    native = np.where(native > 0, native, dt(0.0)).astype(dtype)
+    return ConfidentParams(native, np.dtype(dtype), filter_by, score, renormalise)
+
+
+@dataclass
+class ChunkConfident:
+    """Pass-2 map output of one chunk."""
+
+    raw: np.ndarray  # int64[K, K], this chunk's confident-joint counts
+    label_is_top: np.ndarray  # bool
+    flagged: np.ndarray | None  # bool (confident_learning / predicted_neq_given only)
+    quality: np.ndarray  # float64
+    predicted: np.ndarray  # int64
+
+
+def confident_chunk(labels: np.ndarray, probs: np.ndarray, params: ConfidentParams) -> ChunkConfident:
+    """Pass-2 map step (``probs`` already renormalised when ``params.renormalise``)."""
+    dtype = params.dtype
+    dt = dtype.type
+    itype = np.int32 if dtype == np.float32 else np.int64
+    if itype is np.int32:
+        sign_off, exponent = itype(0x7FFFFFFF), itype(0x7F800000)
     else:
-        for w in caught:
-            warnings.warn(w.message, LabelauditWarning, stacklevel=3)
-    labels = np.concatenate(labels_all)
-    return labels, k, dtype, sums, counts, renormalise
+        sign_off, exponent = itype(0x7FFFFFFFFFFFFFFF), itype(0x7FF0000000000000)
+    hi_bits = np.array([1.0 + VALUE_TOL], dtype=dtype).view(itype)[0]
+    counts_c, guess, is_top, top, *_ = kernels.confident_pass(
+        labels, probs, probs.view(itype), params.native.view(itype), kernels.GUESS_PAPER, dt(TOP_CLASS_EPS),
+        sign_off, exponent, hi_bits, ROW_SUM_TOL,
+    )
+    flagged = None
+    if params.filter_by == "predicted_neq_given":
+        flagged = top != labels
+    elif params.filter_by == "confident_learning":
+        flagged = (guess >= 0) & (guess != labels)
+    quality = kernels.quality_scores(labels, probs, _CODES[params.score], False, np.zeros(1), 0.0, False)
+    return ChunkConfident(np.asarray(counts_c, dtype=np.int64), np.asarray(is_top, dtype=bool), flagged,
+                          np.asarray(quality, dtype=np.float64), np.asarray(kernels.argmax_rows(probs)))
+
+
+class ConfidentFold:
+    """Pass-2 combine step: :class:`ChunkConfident` written at their global rows, counts summed."""
+
+    def __init__(self, n: int, k: int, filter_by: str) -> None:
+        self.raw = np.zeros((k, k), dtype=np.int64)
+        self.label_is_top = np.empty(n, dtype=bool)
+        self.flagged = np.zeros(n, dtype=bool) if filter_by in ("confident_learning", "predicted_neq_given") else None
+        self.quality = np.empty(n, dtype=np.float64)
+        self.predicted = np.empty(n, dtype=np.int64)
+
+    def add(self, offset: int, part: ChunkConfident) -> None:
+        end = offset + part.quality.shape[0]
+        self.raw += part.raw
+        self.label_is_top[offset:end] = part.label_is_top
+        if self.flagged is not None:
+            self.flagged[offset:end] = part.flagged
+        self.quality[offset:end] = part.quality
+        self.predicted[offset:end] = part.predicted
+
+    def finish(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(raw joint with the diagonal floor, calibrated joint)."""
+        raw = self.raw
+        np.fill_diagonal(raw, np.maximum(np.diagonal(raw), (counts > 0).astype(np.int64)))
+        return raw, _calibrate(raw, counts, "paper")
+
+
+def heap_capacities(cj: np.ndarray, counts: np.ndarray, filter_by: str, frac_noise: float,
+                    min_examples_per_class: int) -> list[tuple[str, np.ndarray]]:
+    """Pass-3 capacities: ("margin", caps[K*K]) and/or ("self_confidence", caps[K])."""
+    k = counts.shape[0]
+    per_cell, per_class = _prune_counts(cj, counts, float(frac_noise), int(min_examples_per_class), "paper")
+    out = []
+    if filter_by in ("prune_by_noise_rate", "both"):
+        caps = np.zeros(k * k, dtype=np.int64)
+        off = ~np.eye(k, dtype=bool)
+        caps[off.ravel()] = np.maximum(per_cell[off], 0)
+        out.append(("margin", caps))
+    if filter_by in ("prune_by_class", "both"):
+        out.append(("self_confidence", np.maximum(per_class, 0).astype(np.int64)))
+    return out
+
+
+_OFFER = {"margin": _offer_margins, "self_confidence": _offer_self_confidence}
+
+
+class Heaps:
+    """Pass-3 bounded heaps. Keep, per cell / class, the ``caps`` largest keys, equal keys to the lower row:
+    a total order, so the kept set does not depend on the order of the offers. Fed row chunks
+    (:meth:`offer`, streaming; also the map step of a distributed scan, one partition into fresh heaps) or
+    another's :meth:`candidates` (:meth:`offer_candidates`, the combine step)."""
+
+    def __init__(self, capacities: list[tuple[str, np.ndarray]]) -> None:
+        self.states = [(kind, caps, *kernels._heap_storage(caps), np.full(caps.shape[0], -np.inf))
+                       for kind, caps in capacities]
+
+    @property
+    def empty(self) -> bool:
+        return not any(int(state[1].sum()) > 0 for state in self.states)
+
+    def offer(self, labels: np.ndarray, probs: np.ndarray, row0: int) -> None:
+        for kind, caps, offsets, keys, idx, sizes, gate in self.states:
+            _OFFER[kind](labels, probs, row0, caps, offsets, keys, idx, sizes, gate)
+
+    def candidates(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Per heap kind: (cell, key, row) of every kept entry."""
+        out = []
+        for _kind, _caps, offsets, keys, idx, sizes, _gate in self.states:
+            cells = np.repeat(np.arange(sizes.shape[0], dtype=np.int64), sizes)
+            first = np.repeat(np.cumsum(sizes) - sizes, sizes)  # position of each cell's first entry in `cells`
+            pos = offsets[:-1][cells] + (np.arange(cells.shape[0], dtype=np.int64) - first)
+            out.append((cells, keys[pos], idx[pos]))
+        return out
+
+    def offer_candidates(self, candidates: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:
+        for (_kind, caps, offsets, keys, idx, sizes, _gate), (cells, cand_keys, rows) in zip(
+            self.states, candidates, strict=True
+        ):
+            _offer_candidates(cells, cand_keys, rows, caps, offsets, keys, idx, sizes)
+
+    def mask(self, n: int) -> np.ndarray:
+        """Rows kept by every heap kind (``both`` = intersection)."""
+        issues = None
+        for _kind, _caps, offsets, _keys, idx, sizes, _gate in self.states:
+            mask = kernels._heap_mask(n, offsets, idx, sizes)
+            issues = mask if issues is None else (issues & mask)
+        return issues
 
 
 def stream_label_issues(
@@ -263,8 +492,7 @@ def stream_label_issues(
     # pass 1
     labels, k, dtype, sums, counts, renormalise = _pass_checks(chunks, normalize)
     n = labels.shape[0]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        thresholds = np.where(counts > 0, sums / np.maximum(counts, 1), np.inf)
+    thresholds = thresholds_from(sums, counts)
 
     def probs_chunks():
         seen = 0
@@ -277,60 +505,22 @@ def stream_label_issues(
             raise InputError(f"the chunks gave {seen} rows on a later pass but {n} on the first")
 
     # pass 2: the confident joint (as confident._confident_pass), flags, scores, predictions
-    dt = dtype.type
-    itype = np.int32 if dtype == np.float32 else np.int64
-    native = _native_thresholds(thresholds, dtype)
-    native = np.where(native > 0, native, dt(0.0)).astype(dtype)
-    if itype is np.int32:
-        sign_off, exponent = itype(0x7FFFFFFF), itype(0x7F800000)
-    else:
-        sign_off, exponent = itype(0x7FFFFFFFFFFFFFFF), itype(0x7FF0000000000000)
-    hi_bits = np.array([1.0 + VALUE_TOL], dtype=dtype).view(itype)[0]
-    raw = np.zeros((k, k), dtype=np.int64)
-    label_is_top = np.empty(n, dtype=bool)
-    flagged = np.zeros(n, dtype=bool) if filter_by in ("confident_learning", "predicted_neq_given") else None
-    quality = np.empty(n, dtype=np.float64)
-    predicted = np.empty(n, dtype=np.int64)
-    code = _CODES[score]
+    params = confident_params(thresholds, dtype, filter_by, score, renormalise)
+    fold = ConfidentFold(n, k, filter_by)
     for offset, lab, probs in probs_chunks():
-        end = offset + probs.shape[0]
-        counts_c, guess, is_top, top, *_ = kernels.confident_pass(
-            lab, probs, probs.view(itype), native.view(itype), kernels.GUESS_PAPER, dt(TOP_CLASS_EPS),
-            sign_off, exponent, hi_bits, ROW_SUM_TOL,
-        )
-        raw += counts_c
-        label_is_top[offset:end] = is_top
-        if filter_by == "predicted_neq_given":
-            flagged[offset:end] = top != lab
-        elif filter_by == "confident_learning":
-            flagged[offset:end] = (guess >= 0) & (guess != lab)
-        quality[offset:end] = kernels.quality_scores(lab, probs, code, False, np.zeros(1), 0.0, False)
-        predicted[offset:end] = kernels.argmax_rows(probs)
-    np.fill_diagonal(raw, np.maximum(np.diagonal(raw), (counts > 0).astype(np.int64)))
-    cj = _calibrate(raw, counts, "paper")
+        fold.add(offset, confident_chunk(lab, probs, params))
+    raw, cj = fold.finish(counts)
+    label_is_top, quality, predicted = fold.label_is_top, fold.quality, fold.predicted
 
-    if flagged is not None:
-        issues = flagged & ~label_is_top
+    if fold.flagged is not None:
+        issues = fold.flagged & ~label_is_top
     else:
         # pass 3: bounded heaps with the capacities of the calibrated joint
-        per_cell, per_class = _prune_counts(cj, counts, float(frac_noise), int(min_examples_per_class), "paper")
-        heaps = []
-        if filter_by in ("prune_by_noise_rate", "both"):
-            caps = np.zeros(k * k, dtype=np.int64)
-            off = ~np.eye(k, dtype=bool)
-            caps[off.ravel()] = np.maximum(per_cell[off], 0)
-            heaps.append((_offer_margins, caps))
-        if filter_by in ("prune_by_class", "both"):
-            heaps.append((_offer_self_confidence, np.maximum(per_class, 0).astype(np.int64)))
-        states = [(fn, caps, *kernels._heap_storage(caps), np.full(caps.shape[0], -np.inf)) for fn, caps in heaps]
-        if any(int(caps.sum()) > 0 for _, caps in heaps):
+        heaps = Heaps(heap_capacities(cj, counts, filter_by, frac_noise, min_examples_per_class))
+        if not heaps.empty:
             for offset, lab, probs in probs_chunks():
-                for fn, caps, offsets, keys, idx, sizes, gate in states:
-                    fn(lab, probs, offset, caps, offsets, keys, idx, sizes, gate)
-        issues = None
-        for _fn, _caps, offsets, _keys, idx, sizes, _gate in states:
-            mask = kernels._heap_mask(n, offsets, idx, sizes)
-            issues = mask if issues is None else (issues & mask)
+                heaps.offer(lab, probs, offset)
+        issues = heaps.mask(n)
         issues &= ~label_is_top
     return StreamResult(issues, quality, predicted, labels, counts, thresholds, raw, cj, renormalise)
 

@@ -1,0 +1,1 @@
+"""Optional execution engines for ``labelaudit scan`` (``--engine``); each imports its backend lazily."""

@@ -1,0 +1,353 @@
+"""`labelaudit scan DATA --engine dask`: the single-label scan of Parquet data spread over many files.
+
+DATA is a Parquet file, a directory of ``*.parquet`` files or a glob. Files are taken in name order
+(sorted path strings), and each row group of each file is one partition; the report's ``row`` is the
+global position in that order (the row of the concatenated files).
+
+Every pass of :mod:`labelaudit.core.streaming` becomes one map over the partitions (``dask.delayed``
+tasks, each reading its row group) followed by a combine on the client, in partition order, with the
+streaming core's own map/combine steps: so the report and the summary are exactly those of the local
+scan of the concatenated data, whatever the scheduler, the number of workers or of partitions.
+
+0. label facts per partition (missing? integer-like? distinct strings) -> how labels are encoded;
+1. :func:`~labelaudit.core.streaming.check_chunk` -> :class:`~labelaudit.core.streaming.ChecksFold`
+   (the per-row self-confidences come back and are added in row order: bit-identical thresholds);
+2. :func:`~labelaudit.core.streaming.confident_chunk` -> :class:`~labelaudit.core.streaming.ConfidentFold`;
+3. (PBNR/PBC/both) each partition's bounded heaps -> their entries offered to the client's heaps.
+"""
+
+from __future__ import annotations
+
+import glob as globlib
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from labelaudit.cli.scan import ScanOptions, ScanResult
+from labelaudit.errors import ColumnError, InputError, InputFileError, UsageError
+
+DASK_MISSING = "--engine dask needs the dask extra: pip install 'labelaudit[dask]'"
+
+
+@dataclass(frozen=True)
+class Partition:
+    path: str
+    row_group: int
+    offset: int  # global row of the first row
+    file_offset: int  # row of the first row within its file
+    num_rows: int
+
+
+@dataclass(frozen=True)
+class ReadSpec:
+    label_col: str
+    prob_columns: tuple[str, ...]
+    id_col: str | None
+    class_names: tuple[str, ...] = ()
+    integer_labels: bool = True
+
+
+def parquet_files(data: str) -> list[str]:
+    """The files of DATA in partition order: a file, a directory's ``*.parquet`` files, or a glob's files."""
+    if any(ch in data for ch in "*?["):
+        files = sorted(p for p in globlib.glob(data) if Path(p).is_file())
+        if not files:
+            raise InputFileError(f"{data}: no files match")
+        return files
+    path = Path(data)
+    if path.is_dir():
+        files = sorted(str(p) for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".parquet")
+        if not files:
+            raise InputFileError(f"{data}: directory has no .parquet files")
+        return files
+    if not path.exists():
+        raise InputFileError(f"{data}: no such file")
+    return [data]
+
+
+def _cannot_read(path: str, exc: Exception) -> InputFileError:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return InputFileError(f"{path}: cannot read as parquet: {first}")
+
+
+def plan(data: str, opts: ScanOptions) -> tuple[list[Partition], ReadSpec, list[str]]:
+    """Partitions (one per non-empty row group, files in name order) and the columns every file must have."""
+    import pyarrow.parquet as pq
+
+    from labelaudit.cli.inputs import match_columns, require_column
+
+    parts: list[Partition] = []
+    offset = 0
+    prob_columns: list[str] | None = None
+    names: list[str] = []
+    first = ""
+    for path in parquet_files(data):
+        try:
+            meta = pq.ParquetFile(path)
+            columns = [str(c) for c in meta.schema_arrow.names]
+            groups = [meta.metadata.row_group(g).num_rows for g in range(meta.num_row_groups)]
+        except Exception as exc:
+            raise _cannot_read(path, exc) from None
+        header = pd.DataFrame(columns=columns)
+        require_column(header, opts.label_col, path, "--label-col")
+        if opts.id_col is not None:
+            require_column(header, opts.id_col, path, "--id-col")
+        matched, matched_names = match_columns(header, opts.prob_cols, path, "--prob-cols")
+        if prob_columns is None:
+            prob_columns, names, first = matched, matched_names, path
+        elif matched != prob_columns:
+            missing = [c for c in prob_columns if c not in matched]
+            what = f"has no column {missing[0]!r}" if missing else f"has --prob-cols columns {matched} (not {prob_columns})"
+            raise ColumnError(f"{path}: {what}; {first} has {', '.join(prob_columns)}")
+        file_offset = 0
+        for g, rows in enumerate(groups):
+            if rows:
+                parts.append(Partition(path, g, offset, file_offset, rows))
+            offset += rows
+            file_offset += rows
+    if not parts:
+        raise InputFileError(f"{data}: no data rows")
+    assert prob_columns is not None
+    return parts, ReadSpec(opts.label_col, tuple(prob_columns), opts.id_col), names
+
+
+# ------------------------------------------------------------------------------------------------
+# map steps (module-level functions: they run on the workers)
+
+
+def _read(part: Partition, columns: list[str]) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.ParquetFile(part.path, pre_buffer=False).read_row_group(
+            part.row_group, columns=list(dict.fromkeys(columns)), use_threads=False
+        )
+        return table.to_pandas()
+    except Exception as exc:
+        raise _cannot_read(part.path, exc) from None
+
+
+def label_facts(part: Partition, label_col: str, placeholder: bool) -> tuple[bool, bool, set[str]]:
+    """(has a missing label, integer-like, distinct stripped strings when the class names are placeholders)."""
+    from labelaudit.cli.inputs import _is_integer_like
+
+    series = _read(part, [label_col])[label_col]
+    if series.isna().any():
+        return True, True, set()
+    distinct = set(series.astype(str).str.strip().unique()) if placeholder else set()
+    return False, _is_integer_like(series), distinct
+
+
+def _chunk(part: Partition, spec: ReadSpec, with_ids: bool):
+    """(labels, probs, ids) of a partition, read and encoded as ``ChunkedScanInput.chunks`` does."""
+    from labelaudit.cli.inputs import encode_labels, numeric_matrix
+    from labelaudit.core.streaming import prepare_chunk
+    from labelaudit.io.chunks import _shift_rows
+
+    columns = [spec.label_col, *spec.prob_columns]
+    if with_ids and spec.id_col is not None:
+        columns.append(spec.id_col)
+    frame = _read(part, columns)
+    probs = numeric_matrix(frame, list(spec.prob_columns), part.path, row_offset=part.file_offset)
+    series = frame[spec.label_col]
+    if not spec.integer_labels and not series.isna().any():
+        series = series.astype(str)
+    try:
+        labels, names = encode_labels(series, list(spec.class_names), part.path, spec.label_col)
+    except (ColumnError, UsageError) as exc:
+        raise _shift_rows(exc, part.file_offset) from None
+    if names != list(spec.class_names):
+        raise InputError(f"{part.path}: labels name classes inconsistently across partitions")
+    ids = frame[spec.id_col].astype(str).to_numpy() if (with_ids and spec.id_col is not None) else None
+    prepared = prepare_chunk(labels, probs, part.offset)
+    if prepared is None or prepared[0].shape[0] != part.num_rows:
+        raise InputFileError(f"{part.path}: row group {part.row_group} has fewer rows than its metadata says")
+    return prepared[0], prepared[1], ids
+
+
+def pass_checks(part: Partition, spec: ReadSpec, normalize: bool, with_ids: bool):
+    from labelaudit.core.streaming import check_chunk
+
+    labels, probs, ids = _chunk(part, spec, with_ids)
+    return check_chunk(labels, probs, normalize), ids
+
+
+def pass_confident(part: Partition, spec: ReadSpec, params: Any):
+    from labelaudit.core import kernels
+    from labelaudit.core.streaming import check_chunk_shape, confident_chunk
+
+    labels, probs, _ = _chunk(part, spec, False)
+    check_chunk_shape(probs, params.native.shape[0], params.dtype)
+    if params.renormalise:
+        probs = kernels.normalize_rows(probs)
+    return confident_chunk(labels, probs, params)
+
+
+def pass_candidates(part: Partition, spec: ReadSpec, renormalise: bool, capacities: list):
+    from labelaudit.core import kernels
+    from labelaudit.core.streaming import Heaps
+
+    labels, probs, _ = _chunk(part, spec, False)
+    if renormalise:
+        probs = kernels.normalize_rows(probs)
+    heaps = Heaps(capacities)
+    heaps.offer(labels, probs, part.offset)
+    return heaps.candidates()
+
+
+# ------------------------------------------------------------------------------------------------
+# the client
+
+
+def _check_supported(opts: ScanOptions) -> None:
+    from labelaudit.core.streaming import STREAMING_FILTERS
+
+    if opts.multi_label:
+        raise UsageError("--engine dask scans single-label data; --multi-label needs --engine local")
+    if opts.probs is not None:
+        raise UsageError("--engine dask reads probabilities from the Parquet columns; --probs needs --engine local")
+    if opts.data == "-":
+        raise UsageError("--engine dask reads Parquet files, not standard input")
+    if opts.input_format is not None and opts.input_format.lower() != "parquet":
+        raise UsageError(f"--engine dask reads Parquet only, not --input-format {opts.input_format}")
+    if opts.compat != "paper":
+        raise UsageError(f"--compat {opts.compat} needs --engine local")
+    if opts.method not in STREAMING_FILTERS:
+        raise UsageError(f"--method {opts.method} needs --engine local")
+
+
+def _decide_labels(facts: list[tuple[bool, bool, set[str]]], names: list[str], source: str) -> tuple[list[str], bool]:
+    """Class names and whether labels are integers, from the partitions' label facts (as ``ChunkedScanInput``)."""
+    placeholder = names == [str(k) for k in range(len(names))]
+    integer = True
+    distinct: set[str] = set()
+    for has_na, integer_like, values in facts:
+        if has_na:
+            return names, integer  # encoding reports the missing label
+        integer = integer and integer_like
+        distinct |= values
+    if integer or not placeholder or distinct <= set(names):
+        return names, integer
+    if len(distinct) != len(names):
+        raise UsageError(
+            f"{source}: {len(distinct)} distinct labels but the probabilities have {len(names)} columns; "
+            "name the columns in order with --classes"
+        )
+    return sorted(distinct), integer
+
+
+class _Client:
+    """A ``dask.distributed.Client`` for ``--dask-scheduler``; nothing (dask's configured scheduler) otherwise."""
+
+    def __init__(self, address: str | None) -> None:
+        self.address, self.client = address, None
+
+    def __enter__(self) -> _Client:
+        if self.address is None:
+            return self
+        try:
+            from distributed import Client
+        except ImportError:
+            raise UsageError("--dask-scheduler needs dask.distributed: pip install distributed") from None
+        try:
+            self.client = Client(self.address)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise UsageError(f"--dask-scheduler {self.address}: cannot connect: {exc}") from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.client is not None:
+            self.client.close()
+
+
+def run_dask(opts: ScanOptions, scheduler: str | None = None) -> ScanResult:
+    """The single-label scan of Parquet DATA (file, directory or glob) with dask; equals the local scan."""
+    try:
+        import dask
+    except ImportError:
+        raise UsageError(DASK_MISSING) from None
+
+    from labelaudit.core.scores import SCORE_METHODS, rank_issues
+    from labelaudit.core.streaming import (
+        ChecksFold,
+        ConfidentFold,
+        Heaps,
+        StreamResult,
+        check_streaming_params,
+        confident_params,
+        heap_capacities,
+        stream_summary,
+        thresholds_from,
+    )
+    from labelaudit.errors import LabelauditWarning
+
+    _check_supported(opts)
+    check_streaming_params(opts.method, opts.compat)
+    if opts.score not in SCORE_METHODS:
+        raise UsageError(f"--score must be one of {', '.join(SCORE_METHODS)}, not {opts.score!r}")
+    source = opts.data
+    parts, spec, names = plan(opts.data, opts)
+
+    def run(fn, *args):
+        return list(dask.compute(*[dask.delayed(fn)(part, *args) for part in parts]))
+
+    with _Client(scheduler):
+        placeholder = names == [str(k) for k in range(len(names))]
+        class_names, integer = _decide_labels(run(label_facts, spec.label_col, placeholder), names, source)
+        spec = ReadSpec(spec.label_col, spec.prob_columns, spec.id_col, tuple(class_names), integer)
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", LabelauditWarning)
+            # pass 1: checks and self-confidences per partition, combined in partition order
+            with_ids = opts.id_col is not None
+            checked = run(pass_checks, spec, opts.normalize, with_ids)
+            fold = ChecksFold(opts.normalize)
+            try:
+                for part_checks, _ids in checked:
+                    fold.add(part_checks)
+                labels, k, dtype, sums, counts, renormalise = fold.finish()
+            except ValueError as exc:
+                raise type(exc)(f"{source}: {exc}") from None
+            ids = [part_ids for _, part_ids in checked] if with_ids else []
+            del checked, fold
+        for warning in caught:
+            warnings.warn(f"{source}: {warning.message}", LabelauditWarning, stacklevel=1)
+        n = labels.shape[0]
+        thresholds = thresholds_from(sums, counts)
+
+        # pass 2: confident joint, flags, scores, predictions
+        params = confident_params(thresholds, dtype, opts.method, opts.score, renormalise)
+        confident = ConfidentFold(n, k, opts.method)
+        for part, part_result in zip(parts, run(pass_confident, spec, params), strict=True):
+            confident.add(part.offset, part_result)
+        raw, cj = confident.finish(counts)
+        if confident.flagged is not None:
+            issues = confident.flagged & ~confident.label_is_top
+        else:
+            # pass 3: each partition's heaps, then their entries offered to the client's heaps
+            capacities = heap_capacities(cj, counts, opts.method, opts.frac_noise, 1)
+            heaps = Heaps(capacities)
+            if not heaps.empty:
+                for candidates in run(pass_candidates, spec, renormalise, capacities):
+                    heaps.offer_candidates(candidates)
+            issues = heaps.mask(n) & ~confident.label_is_top
+
+    result = StreamResult(issues, confident.quality, confident.predicted, labels, counts, thresholds, raw, cj,
+                          renormalise)
+    summary = stream_summary(result, class_names=class_names, issues=result.issues)
+    names_arr = np.asarray(class_names, dtype=object)
+    report = pd.DataFrame({"row": np.arange(n, dtype=np.int64)})
+    if opts.id_col is not None:
+        report["id"] = np.concatenate(ids)
+    report["given_label"] = names_arr[result.labels]
+    report["suggested_label"] = names_arr[result.predicted]
+    report["label_quality"] = result.quality.astype(np.float64)
+    report["is_label_issue"] = result.issues.astype(bool)
+    report["rank"] = rank_issues(result.quality).astype(np.int64)
+    columns = ["rank", "row", *(["id"] if opts.id_col is not None else []), "given_label", "suggested_label",
+               "label_quality", "is_label_issue"]
+    return ScanResult(report, summary, columns)
