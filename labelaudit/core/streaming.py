@@ -34,10 +34,10 @@ import numpy as np
 from numba import njit
 
 from labelaudit.core import kernels
-from labelaudit.core.confident import TOP_CLASS_EPS, _calibrate, _latent, _native_thresholds
+from labelaudit.core.confident import TOP_CLASS_EPS, _calibrate, _native_thresholds
 from labelaudit.core.filter import _check_params, _prune_counts
 from labelaudit.core.scores import _CODES, SCORE_METHODS
-from labelaudit.core.summary import MAX_OVERLAPPING_PAIRS, _names
+from labelaudit.core.summary import summary_from_joint
 from labelaudit.core.validate import (
     ROW_SUM_TOL,
     VALUE_TOL,
@@ -527,51 +527,5 @@ def stream_label_issues(
 
 def stream_summary(result: StreamResult, *, class_names: Any = None, issues: Any = None) -> dict[str, Any]:
     """:func:`labelaudit.core.summary.dataset_summary` (``compat="paper"``) from a :class:`StreamResult`."""
-    labels, counts, cj = result.labels, result.counts, result.confident_joint
-    n, k = labels.shape[0], counts.shape[0]
-    names = _names(class_names, k)
-    est = _latent(cj, counts, "paper")
-    issue_counts = None
-    out: dict[str, Any] = {"num_examples": int(n), "num_classes": int(k)}
-    if issues is not None:
-        mask = np.asarray(issues)
-        if mask.shape != (n,):
-            raise InputError(f"issues must have shape ({n},); got {mask.shape}")
-        mask = mask.astype(bool)
-        out["num_issues"] = int(mask.sum())
-        issue_counts = np.bincount(labels[mask], minlength=k)
-    noise_rate = float(1.0 - np.trace(est.joint))
-    out["estimated_noise_rate"] = noise_rate
-    out["health_score"] = 1.0 - noise_rate
-    true_counts = cj.sum(axis=0)
-    label_noise = 1.0 - np.diagonal(est.inverse_noise_matrix)
-    inverse_label_noise = 1.0 - np.diagonal(est.noise_matrix)
-    order = np.lexsort((np.arange(k), -label_noise))
-    out["per_class"] = [
-        {
-            "class": names[c],
-            "given_count": int(counts[c]),
-            "estimated_true_count": int(true_counts[c]),
-            "label_noise": float(label_noise[c]),
-            "inverse_label_noise": float(inverse_label_noise[c]),
-            "num_issues": None if issue_counts is None else int(issue_counts[c]),
-        }
-        for c in order
-    ]
-    iu, ju = np.triu_indices(k, 1)
-    pair_mass = est.joint[iu, ju] + est.joint[ju, iu]
-    keep = np.flatnonzero(pair_mass > 0)
-    keep = keep[np.lexsort((ju[keep], iu[keep], -pair_mass[keep]))][:MAX_OVERLAPPING_PAIRS]
-    out["overlapping_classes"] = [
-        {
-            "classes": [names[iu[p]], names[ju[p]]],
-            "class_indices": [int(iu[p]), int(ju[p])],
-            "joint": float(pair_mass[p]),
-            "count_given_first_true_second": int(cj[iu[p], ju[p]]),
-            "count_given_second_true_first": int(cj[ju[p], iu[p]]),
-        }
-        for p in keep
-    ]
-    out["confident_joint"] = cj.tolist()
-    out["class_names"] = names
-    return out
+    return summary_from_joint(result.labels, result.counts, result.confident_joint, compat="paper",
+                              class_names=class_names, issues=issues)
