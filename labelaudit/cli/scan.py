@@ -69,12 +69,10 @@ class ScanResult:
 
 def run_single_label(frame: Any, opts: ScanOptions) -> ScanResult:
     """The single-label confident-learning scan of an already-read table."""
-    import numpy as np
-    import pandas as pd
 
     from labelaudit.cli.inputs import display_name, encode_labels, load_probabilities_for, require_column
     from labelaudit.core.filter import find_label_issues
-    from labelaudit.core.scores import label_quality_scores, predicted_labels, rank_issues
+    from labelaudit.core.scores import label_quality_scores, predicted_labels
     from labelaudit.core.summary import dataset_summary
     from labelaudit.core.validate import check_inputs
     from labelaudit.errors import LabelauditWarning
@@ -101,19 +99,29 @@ def run_single_label(frame: Any, opts: ScanOptions) -> ScanResult:
         )
         quality = label_quality_scores(labels, pred_probs, method=opts.score)
         suggested = predicted_labels(pred_probs)
-        ranks = rank_issues(quality)
         summary = dataset_summary(labels, pred_probs, class_names=class_names, compat=opts.compat, issues=issues)
+
+    id_values = ids.astype(str).to_numpy() if ids is not None else None
+    return single_label_result(labels, suggested, quality, issues, class_names, id_values, summary)
+
+
+def single_label_result(labels: Any, suggested: Any, quality: Any, issues: Any, class_names: list[str],
+                        ids: Any, summary: dict[str, Any]) -> ScanResult:
+    """The ``labelaudit.scan/1`` report of every single-label engine (in memory, streaming, dask)."""
+    import numpy as np
+    import pandas as pd
+
+    from labelaudit.core.scores import rank_issues
 
     names = np.asarray(class_names, dtype=object)
     report = pd.DataFrame({"row": np.arange(len(labels), dtype=np.int64)})
     if ids is not None:
-        report["id"] = ids.astype(str).to_numpy()
+        report["id"] = ids
     report["given_label"] = names[labels]
     report["suggested_label"] = names[suggested]
-    report["label_quality"] = quality.astype(np.float64)
-    report["is_label_issue"] = issues.astype(bool)
-    report["rank"] = ranks.astype(np.int64)
-
+    report["label_quality"] = np.asarray(quality, dtype=np.float64)
+    report["is_label_issue"] = np.asarray(issues, dtype=bool)
+    report["rank"] = rank_issues(quality).astype(np.int64)
     columns = ["rank", "row", *(["id"] if ids is not None else []), "given_label", "suggested_label",
                "label_quality", "is_label_issue"]
     return ScanResult(report, summary, columns)

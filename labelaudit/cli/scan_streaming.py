@@ -11,7 +11,7 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
-from labelaudit.cli.scan import ScanOptions, ScanResult
+from labelaudit.cli.scan import ScanOptions, ScanResult, single_label_result
 
 
 class _ReaderError(Exception):
@@ -37,9 +37,7 @@ def _check_supported(opts: ScanOptions) -> None:
 def run_streaming(opts: ScanOptions, chunk_rows: int) -> ScanResult:
     """The single-label scan of ``opts.data`` read ``chunk_rows`` rows at a time."""
     import numpy as np
-    import pandas as pd
 
-    from labelaudit.core.scores import rank_issues
     from labelaudit.core.streaming import stream_label_issues, stream_summary
     from labelaudit.errors import LabelauditWarning
     from labelaudit.io.chunks import ChunkedScanInput, ChunkedTable
@@ -79,16 +77,6 @@ def run_streaming(opts: ScanOptions, chunk_rows: int) -> ScanResult:
 
     class_names = scan_input.class_names
     summary = stream_summary(result, class_names=class_names, issues=result.issues)
-    names = np.asarray(class_names, dtype=object)
-    n = result.labels.shape[0]
-    report = pd.DataFrame({"row": np.arange(n, dtype=np.int64)})
-    if opts.id_col is not None:
-        report["id"] = np.concatenate(ids)
-    report["given_label"] = names[result.labels]
-    report["suggested_label"] = names[result.predicted]
-    report["label_quality"] = result.quality.astype(np.float64)
-    report["is_label_issue"] = result.issues.astype(bool)
-    report["rank"] = rank_issues(result.quality).astype(np.int64)
-    columns = ["rank", "row", *(["id"] if opts.id_col is not None else []), "given_label", "suggested_label",
-               "label_quality", "is_label_issue"]
-    return ScanResult(report, summary, columns)
+    id_values = np.concatenate(ids) if opts.id_col is not None else None
+    return single_label_result(result.labels, result.predicted, result.quality, result.issues, list(class_names),
+                               id_values, summary)

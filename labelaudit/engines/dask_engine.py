@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from labelaudit.cli.scan import ScanOptions, ScanResult
+from labelaudit.cli.scan import ScanOptions, ScanResult, single_label_result
 from labelaudit.errors import ColumnError, InputError, InputFileError, UsageError
 
 DASK_MISSING = "--engine dask needs the dask extra: pip install 'labelaudit[dask]'"
@@ -271,7 +271,7 @@ def run_dask(opts: ScanOptions, scheduler: str | None = None) -> ScanResult:
     except ImportError:
         raise UsageError(DASK_MISSING) from None
 
-    from labelaudit.core.scores import SCORE_METHODS, rank_issues
+    from labelaudit.core.scores import SCORE_METHODS
     from labelaudit.core.streaming import (
         ChecksFold,
         ConfidentFold,
@@ -339,15 +339,6 @@ def run_dask(opts: ScanOptions, scheduler: str | None = None) -> ScanResult:
     result = StreamResult(issues, confident.quality, confident.predicted, labels, counts, thresholds, raw, cj,
                           renormalise)
     summary = stream_summary(result, class_names=class_names, issues=result.issues)
-    names_arr = np.asarray(class_names, dtype=object)
-    report = pd.DataFrame({"row": np.arange(n, dtype=np.int64)})
-    if opts.id_col is not None:
-        report["id"] = np.concatenate(ids)
-    report["given_label"] = names_arr[result.labels]
-    report["suggested_label"] = names_arr[result.predicted]
-    report["label_quality"] = result.quality.astype(np.float64)
-    report["is_label_issue"] = result.issues.astype(bool)
-    report["rank"] = rank_issues(result.quality).astype(np.int64)
-    columns = ["rank", "row", *(["id"] if opts.id_col is not None else []), "given_label", "suggested_label",
-               "label_quality", "is_label_issue"]
-    return ScanResult(report, summary, columns)
+    id_values = np.concatenate(ids) if opts.id_col is not None else None
+    return single_label_result(result.labels, result.predicted, result.quality, result.issues, list(class_names),
+                               id_values, summary)
