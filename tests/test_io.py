@@ -69,3 +69,15 @@ def test_public_api_resolves() -> None:
     assert "find_label_issues" in labelaudit.__all__
     with pytest.raises(AttributeError):
         labelaudit.does_not_exist  # noqa: B018
+
+
+def test_written_files_follow_the_umask(tmp_path: Path) -> None:
+    import os
+
+    previous = os.umask(0o022)
+    try:
+        path = tmp_path / "r.csv"
+        write_frame(pd.DataFrame({"row": [0]}), str(path), "csv")
+        assert path.stat().st_mode & 0o777 == 0o644
+    finally:
+        os.umask(previous)

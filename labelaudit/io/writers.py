@@ -41,6 +41,12 @@ def output_format_for(path: str | None, forced: str | None) -> str:
     return fmt
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def check_writable(path: str | os.PathLike[str]) -> None:
     """Fail early, before any work, when ``path`` cannot be written (missing directory, or a directory)."""
     target = Path(path)
@@ -64,6 +70,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        # mkstemp makes the file private (0600); a report gets the permissions of any file the user creates
+        os.chmod(tmp, 0o666 & ~_current_umask())
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
