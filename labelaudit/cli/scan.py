@@ -333,8 +333,8 @@ def _emit(result: ScanResult, opts: ScanOptions, *, output: str | None, out_fmt:
           issues_only: bool, summary_path: str | None, html_path: str | None, top: int, quiet: bool,
           started: float) -> None:
     from labelaudit.cli.console import stderr_console
-    from labelaudit.io.writers import write_frame, write_json
-    from labelaudit.report.table import full_table, issues_table, print_scan_summary
+    from labelaudit.io.writers import write_frame, write_json, write_text
+    from labelaudit.report.table import issues_table, print_scan_summary
 
     report = result.report
     if sort == "rank":
@@ -354,28 +354,12 @@ def _emit(result: ScanResult, opts: ScanOptions, *, output: str | None, out_fmt:
         write_json({"schema": result.schema.replace("/", ".summary/"), **result.summary,
                     "parameters": parameters, "versions": metadata["versions"]}, summary_path)
     if html_path is not None:
-        from labelaudit.io.writers import atomic_path
         from labelaudit.report.html import render_html
 
-        document = render_html(result.report, result.summary, metadata, table_columns=result.table_columns,
-                               title="labelaudit scan", top=max(top, 100))
-        with atomic_path(html_path) as tmp:
-            tmp.write_text(document, encoding="utf-8")
+        write_text(render_html(result.report, result.summary, metadata, table_columns=result.table_columns,
+                               title="labelaudit scan", top=max(top, 100)), html_path)
     if out_fmt is not None:
-        if out_fmt == "table":
-            text = full_table(report)
-            if output is None or output == "-":
-                import sys
-
-                sys.stdout.write(text)
-                sys.stdout.flush()
-            else:
-                from labelaudit.io.writers import atomic_path
-
-                with atomic_path(output) as tmp:
-                    tmp.write_text(text, encoding="utf-8")
-        else:
-            write_frame(report, output, out_fmt, metadata=metadata)
+        write_frame(report, output, out_fmt, metadata=metadata)
     if quiet:
         return
     console = stderr_console()

@@ -92,15 +92,19 @@ def dumps_json(obj: Any) -> str:
     return json.dumps(obj, indent=2, default=_json_default, allow_nan=False, ensure_ascii=False)
 
 
-def write_json(obj: Any, path: str) -> None:
-    """Write a JSON document atomically (``-`` for stdout)."""
-    text = dumps_json(obj) + "\n"
-    if path == "-":
+def write_text(text: str, path: str | None) -> None:
+    """Write ``text`` atomically to ``path`` (stdout when ``path`` is None or ``-``)."""
+    if path is None or path == "-":
         sys.stdout.write(text)
         sys.stdout.flush()
         return
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def write_json(obj: Any, path: str) -> None:
+    """Write a JSON document atomically (``-`` for stdout)."""
+    write_text(dumps_json(obj) + "\n", path)
 
 
 def _frame_to_stream(frame: pd.DataFrame, fmt: str, stream: IO[str], document: dict[str, Any] | None) -> None:
@@ -126,10 +130,15 @@ def write_frame(
 ) -> None:
     """Write ``frame`` to ``path`` (or stdout when ``path`` is None or ``-``) atomically.
 
-    ``metadata`` goes into Parquet key-value metadata (key ``labelaudit``, JSON) and wraps JSON output
+    ``table`` is the plain-text table of :func:`labelaudit.report.table.full_table`. ``metadata`` goes into Parquet key-value metadata (key ``labelaudit``, JSON) and wraps JSON output
     (``{"metadata": ..., "rows": [...]}``); CSV and JSONL carry rows only.
     """
     to_stdout = path is None or path == "-"
+    if fmt == "table":
+        from labelaudit.report.table import full_table
+
+        write_text(full_table(frame), path)
+        return
     if fmt == "parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq

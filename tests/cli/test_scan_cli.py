@@ -320,3 +320,14 @@ def test_negative_probability_names_column_and_row(tmp_path: Path) -> None:
     path = tmp_path / "neg.csv"
     path.write_text("label,p_a,p_b\na,0.9,0.1\nb,1.5,-0.5\n")
     assert_one_line_error(run_cli("scan", path), "neg.csv", "'p_b'", "row 1", "-0.5", "negative")
+
+
+def test_table_format_to_stdout_and_file_are_the_same(tmp_path: Path, fixture_frame: pd.DataFrame) -> None:
+    to_stdout = run_cli("scan", FIXTURE, "--format", "table", "-q")
+    assert to_stdout.returncode == 0, to_stdout.stderr
+    out = tmp_path / "report.txt"
+    assert run_cli("scan", FIXTURE, "-o", out, "-q").returncode == 0
+    assert out.read_text(encoding="utf-8") == to_stdout.stdout
+    lines = to_stdout.stdout.splitlines()
+    assert lines[0].split() == [c for c in REPORT_COLUMNS if c != "id"]
+    assert len(lines) == 1 + len(fixture_frame)
