@@ -195,7 +195,7 @@ def aggregate(
         check = majority_vote_regime(ann, annotator_m.quality, fit.class_prior, fit.consensus, mv.consensus,
                                      fit.method)
         if check["optimal_share"] >= MV_OPTIMAL_SHARE:
-            ds_fit = fit
+            ds_fit, ds_accuracy = fit, annotator_m.quality
             fit = majority_vote(ann, pred_probs=ds_fit.posterior, seed=seed)
             fit.info["dawid_skene"] = {k: v for k, v in ds_fit.info.items() if not isinstance(v, np.ndarray)}
             fit.class_prior = ds_fit.class_prior
@@ -203,12 +203,9 @@ def aggregate(
                            f"{check['optimal_share']:.1%} of items; ties broken by the Dawid-Skene posterior")
             annotator_m = annotator_metrics(ann, fit)
             mv = fit
-            regime_accuracy = annotator_metrics(ann, ds_fit).quality
     item_m = item_metrics(ann, fit, counts, annotator_m.reliability)
     if auto_reason is not None:
-        accuracy, prior, regime_source = regime_accuracy, fit.class_prior, "dawid-skene"
-        regime = majority_vote_regime(ann, accuracy, prior, fit.consensus, mv.consensus, fit.method)
-        regime["accuracies_from"] = regime_source
+        accuracy, prior, regime_source = ds_accuracy, fit.class_prior, "dawid-skene"
     elif fit.method in ("majority", "wawa"):
         # their posteriors are symmetric in the annotators, so they cannot tell annotators apart: take the
         # accuracies and class prior for the regime check from a one-coin Dawid-Skene fit
@@ -218,9 +215,8 @@ def aggregate(
         regime_source = "one-coin"
     else:
         accuracy, prior, regime_source = annotator_m.quality, fit.class_prior, fit.method
-    if auto_reason is None:
-        regime = majority_vote_regime(ann, accuracy, prior, fit.consensus, mv.consensus, fit.method)
-        regime["accuracies_from"] = regime_source
+    regime = majority_vote_regime(ann, accuracy, prior, fit.consensus, mv.consensus, fit.method)
+    regime["accuracies_from"] = regime_source
 
     items = _items_frame(ann, fit, item_m)
     annotators = _annotators_frame(ann, fit, annotator_m)
