@@ -748,7 +748,7 @@ def _run(d: _Data, s: _Settings, *, want_scores: bool = True) -> MultilabelAudit
     _warn_inputs(d)
     pl = _calibration(d, s)
     t, cal, code, wrong_counts, quota_nr, quota_pc = _joint_and_quotas(Y, P, s, pl)
-    offdiag = kern.offdiag_flags(code) if s.filter_by in _NEED_OFFDIAG else None
+    offdiag = code & 1 if s.filter_by in _NEED_OFFDIAG else None
     cleanlab = s.compat == "cleanlab"
     fb = s.filter_by
     n, k = Y.shape
@@ -772,7 +772,7 @@ def _run(d: _Data, s: _Settings, *, want_scores: bool = True) -> MultilabelAudit
     elif fb == "confident_learning":
         flags = offdiag
     elif fb == "predicted_neq_given":
-        flags = kern.wrong_side_flags(code)
+        flags = (code >> 1) & 1
     else:  # low_self_confidence / low_normalized_margin: scores compare the two groups, so calibrate
         Pc = _calibrated(Y, P, pl)
         mode = 1 if fb == "low_self_confidence" else 2

@@ -486,28 +486,6 @@ def select_lowest(Y, P, code, quota, per_group, mode, wrong_counts):
     return flags, tie
 
 
-@njit(cache=True)
-def wrong_side_flags(code):
-    """Bit 1 of the confident-joint code: the ``predicted_neq_given`` flags, uint8 ``(N, K)``."""
-    n, k = code.shape
-    out = np.empty((n, k), dtype=np.uint8)
-    for i in range(n):
-        for j in range(k):
-            out[i, j] = (code[i, j] >> 1) & 1
-    return out
-
-
-@njit(cache=True)
-def offdiag_flags(code):
-    """Bit 0 of the confident-joint code: the ``confident_learning`` flags, uint8 ``(N, K)``."""
-    n, k = code.shape
-    out = np.empty((n, k), dtype=np.uint8)
-    for i in range(n):
-        for j in range(k):
-            out[i, j] = code[i, j] & 1
-    return out
-
-
 # --------------------------------------------------------------------------------------
 # label quality scores
 # --------------------------------------------------------------------------------------
