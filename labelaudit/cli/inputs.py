@@ -10,12 +10,16 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from labelaudit.errors import ColumnError, InputError, InvalidProbabilitiesError, UsageError
 from labelaudit.io.readers import read_npy, read_table
+
+if TYPE_CHECKING:
+    from labelaudit.cli.scan import ScanOptions
 
 
 @dataclass(frozen=True)
@@ -158,16 +162,16 @@ def load_probabilities(
     return Probabilities(numeric_matrix(table, columns, probs_path), names, columns, probs_path)
 
 
-def load_probabilities_for(frame: pd.DataFrame, opts: object, source: str) -> Probabilities:
+def load_probabilities_for(frame: pd.DataFrame, opts: ScanOptions, source: str) -> Probabilities:
     """:func:`load_probabilities` with the options of a scan (``prob_cols``, ``probs``, ``id_col`` ...)."""
     return load_probabilities(
         frame,
         source,
-        probs_path=opts.probs,  # type: ignore[attr-defined]
-        prob_cols=opts.prob_cols,  # type: ignore[attr-defined]
-        id_col=opts.id_col,  # type: ignore[attr-defined]
-        class_names=opts.classes,  # type: ignore[attr-defined]
-        input_format=opts.input_format,  # type: ignore[attr-defined]
+        probs_path=opts.probs,
+        prob_cols=opts.prob_cols,
+        id_col=opts.id_col,
+        class_names=opts.classes,
+        input_format=opts.input_format,
     )
 
 

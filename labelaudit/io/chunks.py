@@ -16,14 +16,9 @@ import numpy as np
 import pandas as pd
 
 from labelaudit.errors import ColumnError, InputError, InputFileError, UsageError
-from labelaudit.io.readers import STDIN, _check_file, detect_format
+from labelaudit.io.readers import STDIN, check_file, detect_format, unreadable
 
 STREAMABLE_FORMATS = ("csv", "tsv", "parquet")
-
-
-def _read_error(label: str, fmt: str, exc: Exception) -> InputFileError:
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return InputFileError(f"{label}: cannot read as {fmt}: {first}")
 
 
 class ChunkedTable:
@@ -37,7 +32,7 @@ class ChunkedTable:
         fmt = detect_format(path, input_format)
         if fmt not in STREAMABLE_FORMATS:
             raise UsageError(f"--chunk-rows reads csv, tsv or parquet files, not {fmt}")
-        _check_file(path)
+        check_file(path)
         self.path, self.fmt, self.chunk_rows = path, fmt, int(chunk_rows)
         try:
             if fmt == "parquet":
@@ -53,7 +48,7 @@ class ChunkedTable:
         except pd.errors.EmptyDataError:
             raise InputFileError(f"{path}: file is empty") from None
         except Exception as exc:
-            raise _read_error(path, fmt, exc) from None
+            raise unreadable(path, fmt, exc) from None
         if self.num_rows == 0:
             raise InputFileError(f"{path}: no data rows")
 
@@ -86,9 +81,9 @@ class ChunkedTable:
         except InputError:
             raise
         except (ValueError, OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-            raise _read_error(self.path, self.fmt, exc) from None
+            raise unreadable(self.path, self.fmt, exc) from None
         except Exception as exc:  # pyarrow's own error types
-            raise _read_error(self.path, self.fmt, exc) from None
+            raise unreadable(self.path, self.fmt, exc) from None
         if offset == 0:
             raise InputFileError(f"{self.path}: no data rows")
 

@@ -47,7 +47,14 @@ def detect_format(path: str, forced: str | None = None) -> str:
     return fmt
 
 
-def _check_file(path: str) -> None:
+def unreadable(label: str, fmt: str, exc: Exception) -> InputFileError:
+    """The one-line error for a file the parser rejected: its name, the format, the parser's first line."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return InputFileError(f"{label}: cannot read as {fmt}: {first}")
+
+
+def check_file(path: str) -> None:
+    """An existing, non-empty file that is not a directory, or an :class:`InputFileError` naming it."""
     p = Path(path)
     if not p.exists():
         raise InputFileError(f"{path}: no such file")
@@ -71,7 +78,7 @@ def read_table(path: str, input_format: str | None = None) -> pd.DataFrame:
         source = io.BytesIO(data)
         label = "<stdin>"
     else:
-        _check_file(path)
+        check_file(path)
         source = path
         label = path
     try:
@@ -85,12 +92,8 @@ def read_table(path: str, input_format: str | None = None) -> pd.DataFrame:
             frame = pd.read_json(source, lines=True, precise_float=True)
     except pd.errors.EmptyDataError:
         raise InputFileError(f"{label}: file is empty") from None
-    except (ValueError, OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputFileError(f"{label}: cannot read as {fmt}: {first}") from None
-    except Exception as exc:  # pyarrow raises its own types for corrupt parquet
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputFileError(f"{label}: cannot read as {fmt}: {first}") from None
+    except Exception as exc:  # parsers raise ValueError, OSError, UnicodeDecodeError, pyarrow's own types ...
+        raise unreadable(label, fmt, exc) from None
     if len(frame) == 0:
         raise InputFileError(f"{label}: no data rows")
     return frame
@@ -98,7 +101,7 @@ def read_table(path: str, input_format: str | None = None) -> pd.DataFrame:
 
 def read_npy(path: str) -> np.ndarray:
     """Read a .npy array (no pickles)."""
-    _check_file(path)
+    check_file(path)
     try:
         return np.load(path, allow_pickle=False)
     except (ValueError, OSError) as exc:
