@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -9,8 +10,8 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-ITEM_TABLE_COLUMNS = ("item", "consensus_label", "consensus_quality", "agreement", "num_annotations", "is_tie",
-                      "runner_up_label", "confusion_probability")
+from labelaudit.core.aggregate.api import ITEM_COLUMNS
+
 _RIGHT = {"consensus_quality", "agreement", "num_annotations", "confusion_probability", "quality",
           "num_items", "worst_class_accuracy"}
 
@@ -32,29 +33,26 @@ def least_certain(items: pd.DataFrame, top: int) -> pd.DataFrame:
     return items.iloc[order[:top]]
 
 
-def items_table(items: pd.DataFrame, *, top: int) -> Table:
-    shown = least_certain(items, top)
-    table = Table(title=f"Least certain items (top {min(top, len(items))} of {len(items)})", title_justify="left",
-                  pad_edge=False)
-    for column in ITEM_TABLE_COLUMNS:
+def _table(shown: pd.DataFrame, columns: Sequence[str], title: str) -> Table:
+    table = Table(title=title, title_justify="left", pad_edge=False)
+    for column in columns:
         table.add_column(column, justify="right" if column in _RIGHT else "left", overflow="fold")
-    for record in shown[list(ITEM_TABLE_COLUMNS)].itertuples(index=False):
+    for record in shown[list(columns)].itertuples(index=False):
         table.add_row(*(_cell(v) for v in record))
     return table
+
+
+def items_table(items: pd.DataFrame, *, top: int) -> Table:
+    return _table(least_certain(items, top), ITEM_COLUMNS,
+                  f"Least certain items (top {min(top, len(items))} of {len(items)})")
 
 
 def annotators_table(annotators: pd.DataFrame, *, top: int) -> Table:
     """The ``top`` annotators with the lowest quality."""
     order = np.lexsort((np.arange(len(annotators)), annotators["quality"].to_numpy()))
     shown = annotators.iloc[order[:top]]
-    columns = ["annotator", "quality", "agreement", "num_items", "worst_class", "worst_class_accuracy"]
-    table = Table(title=f"Lowest-quality annotators (top {len(shown)} of {len(annotators)})", title_justify="left",
-                  pad_edge=False)
-    for column in columns:
-        table.add_column(column, justify="right" if column in _RIGHT else "left", overflow="fold")
-    for record in shown[columns].itertuples(index=False):
-        table.add_row(*(_cell(v) for v in record))
-    return table
+    return _table(shown, ("annotator", "quality", "agreement", "num_items", "worst_class", "worst_class_accuracy"),
+                  f"Lowest-quality annotators (top {len(shown)} of {len(annotators)})")
 
 
 def print_aggregate_summary(console: Console, summary: dict[str, Any]) -> None:
