@@ -48,7 +48,6 @@ def majority_vote(ann: Annotations, *, pred_probs: np.ndarray | None = None, see
     k = ann.n_classes
     agreement, pairs = pairwise_agreement(counts)
     accuracy = one_coin_accuracy_from_agreement(agreement, k)
-    warnings: list[str] = []
     if k < 2:
         posterior = np.ones((ann.n_items, 1))
         weight = 0.0
@@ -68,4 +67,4 @@ def majority_vote(ann: Annotations, *, pred_probs: np.ndarray | None = None, see
         "pooled_accuracy": None if not np.isfinite(accuracy) else accuracy,
         "vote_weight": None if not np.isfinite(weight) else weight,
     }
-    return MethodFit("majority", posterior, consensus, is_tie, prior, info=info, warnings=warnings)
+    return MethodFit("majority", posterior, consensus, is_tie, prior, info=info)
