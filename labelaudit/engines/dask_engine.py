@@ -28,7 +28,9 @@ import numpy as np
 import pandas as pd
 
 from labelaudit.cli.scan import ScanOptions, ScanResult, single_label_result
-from labelaudit.errors import ColumnError, InputError, InputFileError, UsageError
+from labelaudit.errors import ColumnError, InputFileError, UsageError
+from labelaudit.io.chunks import decide_labels
+from labelaudit.io.readers import unreadable
 
 DASK_MISSING = "--engine dask needs the dask extra: pip install 'labelaudit[dask]'"
 
@@ -69,11 +71,6 @@ def parquet_files(data: str) -> list[str]:
     return [data]
 
 
-def _cannot_read(path: str, exc: Exception) -> InputFileError:
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return InputFileError(f"{path}: cannot read as parquet: {first}")
-
-
 def plan(data: str, opts: ScanOptions) -> tuple[list[Partition], ReadSpec, list[str]]:
     """Partitions (one per non-empty row group, files in name order) and the columns every file must have."""
     import pyarrow.parquet as pq
@@ -91,7 +88,7 @@ def plan(data: str, opts: ScanOptions) -> tuple[list[Partition], ReadSpec, list[
             columns = [str(c) for c in meta.schema_arrow.names]
             groups = [meta.metadata.row_group(g).num_rows for g in range(meta.num_row_groups)]
         except Exception as exc:
-            raise _cannot_read(path, exc) from None
+            raise unreadable(path, "parquet", exc) from None
         header = pd.DataFrame(columns=columns)
         require_column(header, opts.label_col, path, "--label-col")
         if opts.id_col is not None:
@@ -128,41 +125,30 @@ def _read(part: Partition, columns: list[str]) -> pd.DataFrame:
         )
         return table.to_pandas()
     except Exception as exc:
-        raise _cannot_read(part.path, exc) from None
+        raise unreadable(part.path, "parquet", exc) from None
 
 
-def label_facts(part: Partition, label_col: str, placeholder: bool) -> tuple[bool, bool, set[str]]:
-    """(has a missing label, integer-like, distinct stripped strings when the class names are placeholders)."""
-    from labelaudit.cli.inputs import _is_integer_like
+def partition_label_facts(part: Partition, label_col: str, placeholder: bool) -> tuple[bool, bool, set[str]]:
+    """:func:`labelaudit.io.chunks.label_facts` of one partition's label column."""
+    from labelaudit.io.chunks import label_facts
 
-    series = _read(part, [label_col])[label_col]
-    if series.isna().any():
-        return True, True, set()
-    distinct = set(series.astype(str).str.strip().unique()) if placeholder else set()
-    return False, _is_integer_like(series), distinct
+    return label_facts(_read(part, [label_col])[label_col], placeholder)
 
 
 def _chunk(part: Partition, spec: ReadSpec, with_ids: bool):
     """(labels, probs, ids) of a partition, read and encoded as ``ChunkedScanInput.chunks`` does."""
-    from labelaudit.cli.inputs import encode_labels, numeric_matrix
     from labelaudit.core.streaming import prepare_chunk
-    from labelaudit.io.chunks import _shift_rows
+    from labelaudit.io.chunks import encode_frame
 
     columns = [spec.label_col, *spec.prob_columns]
     if with_ids and spec.id_col is not None:
         columns.append(spec.id_col)
     frame = _read(part, columns)
-    probs = numeric_matrix(frame, list(spec.prob_columns), part.path, row_offset=part.file_offset)
-    series = frame[spec.label_col]
-    if not spec.integer_labels and not series.isna().any():
-        series = series.astype(str)
-    try:
-        labels, names = encode_labels(series, list(spec.class_names), part.path, spec.label_col)
-    except (ColumnError, UsageError) as exc:
-        raise _shift_rows(exc, part.file_offset) from None
-    if names != list(spec.class_names):
-        raise InputError(f"{part.path}: labels name classes inconsistently across partitions")
-    ids = frame[spec.id_col].astype(str).to_numpy() if (with_ids and spec.id_col is not None) else None
+    labels, probs, ids = encode_frame(
+        frame, part.path, part.file_offset, label_col=spec.label_col, prob_columns=list(spec.prob_columns),
+        class_names=list(spec.class_names), integer_labels=spec.integer_labels,
+        id_col=spec.id_col if with_ids else None,
+    )
     prepared = prepare_chunk(labels, probs, part.offset)
     if prepared is None or prepared[0].shape[0] != part.num_rows:
         raise InputFileError(f"{part.path}: row group {part.row_group} has fewer rows than its metadata says")
@@ -218,26 +204,6 @@ def _check_supported(opts: ScanOptions) -> None:
         raise UsageError(f"--compat {opts.compat} needs --engine local")
     if opts.method not in STREAMING_FILTERS:
         raise UsageError(f"--method {opts.method} needs --engine local")
-
-
-def _decide_labels(facts: list[tuple[bool, bool, set[str]]], names: list[str], source: str) -> tuple[list[str], bool]:
-    """Class names and whether labels are integers, from the partitions' label facts (as ``ChunkedScanInput``)."""
-    placeholder = names == [str(k) for k in range(len(names))]
-    integer = True
-    distinct: set[str] = set()
-    for has_na, integer_like, values in facts:
-        if has_na:
-            return names, integer  # encoding reports the missing label
-        integer = integer and integer_like
-        distinct |= values
-    if integer or not placeholder or distinct <= set(names):
-        return names, integer
-    if len(distinct) != len(names):
-        raise UsageError(
-            f"{source}: {len(distinct)} distinct labels but the probabilities have {len(names)} columns; "
-            "name the columns in order with --classes"
-        )
-    return sorted(distinct), integer
 
 
 class _Client:
@@ -297,7 +263,7 @@ def run_dask(opts: ScanOptions, scheduler: str | None = None) -> ScanResult:
 
     with _Client(scheduler):
         placeholder = names == [str(k) for k in range(len(names))]
-        class_names, integer = _decide_labels(run(label_facts, spec.label_col, placeholder), names, source)
+        class_names, integer = decide_labels(run(partition_label_facts, spec.label_col, placeholder), names, source)
         spec = ReadSpec(spec.label_col, spec.prob_columns, spec.id_col, tuple(class_names), integer)
 
         with warnings.catch_warnings(record=True) as caught:

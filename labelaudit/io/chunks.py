@@ -9,7 +9,7 @@ numbers in errors are global.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -80,9 +80,7 @@ class ChunkedTable:
                 offset += len(frame)
         except InputError:
             raise
-        except (ValueError, OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-            raise unreadable(self.path, self.fmt, exc) from None
-        except Exception as exc:  # pyarrow's own error types
+        except Exception as exc:  # parsers raise ValueError, OSError, UnicodeDecodeError, pyarrow's own types ...
             raise unreadable(self.path, self.fmt, exc) from None
         if offset == 0:
             raise InputFileError(f"{self.path}: no data rows")
@@ -94,6 +92,70 @@ _ROW = re.compile(r"( row )(\d+)(:)")
 def _shift_rows(exc: InputError, offset: int) -> InputError:
     text = _ROW.sub(lambda m: f"{m.group(1)}{int(m.group(2)) + offset}{m.group(3)}", str(exc), count=1)
     return type(exc)(text)
+
+
+def label_facts(series: pd.Series, placeholder: bool) -> tuple[bool, bool, set[str]]:
+    """What one chunk of the label column says: (a label is missing, integer-like, distinct stripped strings
+    when the class names are the placeholders 0..K-1)."""
+    from labelaudit.cli.inputs import _is_integer_like
+
+    if series.isna().any():
+        return True, True, set()
+    distinct = set(series.astype(str).str.strip().unique()) if placeholder else set()
+    return False, _is_integer_like(series), distinct
+
+
+def decide_labels(facts: Iterable[tuple[bool, bool, set[str]]], names: list[str], source: str) -> tuple[list[str], bool]:
+    """Class names and whether the labels are integers, for the whole column, from its chunks' :func:`label_facts`.
+
+    Decides as :func:`labelaudit.cli.inputs.encode_labels` does on the whole column; stops at the first chunk
+    with a missing label (encoding then reports it).
+    """
+    placeholder = names == [str(k) for k in range(len(names))]
+    integer = True
+    distinct: set[str] = set()
+    for has_na, integer_like, values in facts:
+        if has_na:
+            return names, integer
+        integer = integer and integer_like
+        distinct |= values
+    if integer or not placeholder or distinct <= set(names):
+        return names, integer
+    if len(distinct) != len(names):
+        raise UsageError(
+            f"{source}: {len(distinct)} distinct labels but the probabilities have {len(names)} columns; "
+            "name the columns in order with --classes"
+        )
+    return sorted(distinct), integer
+
+
+def encode_frame(
+    frame: pd.DataFrame,
+    source: str,
+    row_offset: int,
+    *,
+    label_col: str,
+    prob_columns: list[str],
+    class_names: list[str],
+    integer_labels: bool,
+    id_col: str | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(labels, probabilities, ids) of one chunk, with the rules of :mod:`labelaudit.cli.inputs`; rows in
+    errors are counted from ``row_offset``."""
+    from labelaudit.cli.inputs import encode_labels, numeric_matrix
+
+    probs = numeric_matrix(frame, prob_columns, source, row_offset=row_offset)
+    series = frame[label_col]
+    if not integer_labels and not series.isna().any():
+        series = series.astype(str)  # the whole column is text: so is this chunk
+    try:
+        labels, names = encode_labels(series, class_names, source, label_col)
+    except (ColumnError, UsageError) as exc:
+        raise _shift_rows(exc, row_offset) from None
+    if names != class_names:  # cannot happen after decide_labels; guards the invariant
+        raise InputError(f"{source}: labels name classes inconsistently across chunks")
+    ids = frame[id_col].astype(str).to_numpy() if id_col is not None else None
+    return labels, probs, ids
 
 
 @dataclass
@@ -127,44 +189,19 @@ class ChunkedScanInput:
         self.class_names = self._decide_labels(names)
 
     def _decide_labels(self, names: list[str]) -> list[str]:
-        from labelaudit.cli.inputs import _is_integer_like
-
-        self.integer_labels = True
         placeholder = names == [str(k) for k in range(len(names))]
-        distinct: set[str] = set()
-        for _, frame in self.table.frames([self.label_col]):
-            series = frame[self.label_col]
-            if series.isna().any():
-                return names  # encode_labels reports the missing label on the next pass
-            if not _is_integer_like(series):
-                self.integer_labels = False
-            if placeholder:
-                distinct.update(series.astype(str).str.strip().unique())
-        if self.integer_labels or not placeholder or distinct <= set(names):
-            return names
-        if len(distinct) != len(names):
-            raise UsageError(
-                f"{self.source}: {len(distinct)} distinct labels but the probabilities have {len(names)} columns; "
-                "name the columns in order with --classes"
-            )
-        return sorted(distinct)
+        facts = (label_facts(frame[self.label_col], placeholder) for _, frame in self.table.frames([self.label_col]))
+        class_names, self.integer_labels = decide_labels(facts, names, self.source)
+        return class_names
 
     def chunks(self, *, with_ids: bool = False) -> Iterator[ScanChunk]:
-        from labelaudit.cli.inputs import encode_labels, numeric_matrix
-
         columns = [self.label_col, *self.prob_columns]
         if self.id_col is not None and with_ids and self.id_col not in columns:
             columns.append(self.id_col)
         for offset, frame in self.table.frames(list(dict.fromkeys(columns))):
-            probs = numeric_matrix(frame, self.prob_columns, self.source, row_offset=offset)
-            series = frame[self.label_col]
-            if not self.integer_labels and not series.isna().any():
-                series = series.astype(str)  # the whole column is text: so is this chunk
-            try:
-                labels, names = encode_labels(series, self.class_names, self.source, self.label_col)
-            except (ColumnError, UsageError) as exc:
-                raise _shift_rows(exc, offset) from None
-            if names != self.class_names:  # cannot happen after _decide_labels; guards the invariant
-                raise InputError(f"{self.source}: labels name classes inconsistently across chunks")
-            ids = frame[self.id_col].astype(str).to_numpy() if (with_ids and self.id_col is not None) else None
+            labels, probs, ids = encode_frame(
+                frame, self.source, offset, label_col=self.label_col, prob_columns=self.prob_columns,
+                class_names=self.class_names, integer_labels=self.integer_labels,
+                id_col=self.id_col if with_ids else None,
+            )
             yield ScanChunk(offset, labels, probs, ids)
