@@ -204,38 +204,6 @@ def platt_histogram(Y, P, lo, hi, nbins, stride):
 
 
 @njit(cache=True)
-def platt_means(Y, P, a, b, lo, hi):
-    """Exact per-class means of the calibrated probabilities over each given group, one pass.
-
-    ``out[k, g]`` = mean of ``sigmoid(a_k * logit(clip(p, lo_k, hi_k)) + b_k)`` over the examples
-    whose tag ``k`` is given (``g = 1``) or not (``g = 0``); NaN for an empty group.  The logit
-    is computed in float32 as in :func:`platt_apply`.
-    """
-    n, k = P.shape
-    lo32 = lo.astype(np.float32)
-    hi32 = hi.astype(np.float32)
-    one32 = np.float32(1.0)
-    s1 = np.zeros(k)
-    s0 = np.zeros(k)
-    c1 = np.zeros(k)
-    for i in range(n):
-        for j in range(k):
-            p = np.float32(P[i, j])
-            p = min(max(p, lo32[j]), hi32[j])
-            x = np.float64(np.log(p / (one32 - p)))
-            v = _sigmoid(a[j] * x + b[j])
-            y = np.float64(Y[i, j])
-            s1[j] += v * y
-            s0[j] += v * (1.0 - y)
-            c1[j] += y
-    out = np.empty((k, 2))
-    for j in range(k):
-        out[j, 1] = s1[j] / c1[j] if c1[j] > 0 else np.nan
-        out[j, 0] = s0[j] / (n - c1[j]) if n - c1[j] > 0 else np.nan
-    return out
-
-
-@njit(cache=True)
 def _platt_intercept(xs, ws, ts, a, b, max_iter):
     """Maximum-likelihood intercept for a fixed slope ``a`` (Newton on one variable)."""
     m = xs.size
@@ -285,7 +253,7 @@ def platt_fit(xs_all, ws_all, ts_all, starts, max_slope, max_iter):
 @njit(cache=True)
 def platt_apply(P, a, b, lo, hi):
     """``sigmoid(a_k * logit(clip(p, lo_k, hi_k)) + b_k)``, float64 ``(N, K)``; the clip and the
-    logit are computed in float32, as in :func:`platt_histogram` and :func:`platt_means`."""
+    logit are computed in float32, as in :func:`platt_histogram`."""
     n, k = P.shape
     lo32 = lo.astype(np.float32)
     hi32 = hi.astype(np.float32)
