@@ -289,15 +289,17 @@ def _check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
 
 @dataclass(frozen=True)
 class _Settings:
-    filter_by: str = "prune_by_noise_rate"
-    frac_noise: float = 1.0
-    min_examples_per_class: int = 1
-    method: str = "self_confidence"
-    aggregate: str = "ema"
-    alpha: float = 0.8
-    temperature: float = 0.1
-    compat: str = "paper"
-    calibration: str = "platt"
+    """Validated options; built by :func:`_settings`, which holds the defaults."""
+
+    filter_by: str
+    frac_noise: float
+    min_examples_per_class: int
+    method: str
+    aggregate: str
+    alpha: float
+    temperature: float
+    compat: str
+    calibration: str
 
 
 def _settings(
@@ -625,7 +627,7 @@ def _calibration(d: _Data, s: _Settings) -> _Platt | None:
     return _fit_platt(d) if s.calibration == "platt" else None
 
 
-def _calibrated(Y: np.ndarray, P: np.ndarray, pl: _Platt | None) -> np.ndarray:
+def _calibrated(P: np.ndarray, pl: _Platt | None) -> np.ndarray:
     """The probabilities the audit scores: calibrated (float64) or the input as it is."""
     if pl is None:
         return P
@@ -774,7 +776,7 @@ def _run(d: _Data, s: _Settings, *, want_scores: bool = True) -> MultilabelAudit
     elif fb == "predicted_neq_given":
         flags = (code >> 1) & 1
     else:  # low_self_confidence / low_normalized_margin: scores compare the two groups, so calibrate
-        Pc = _calibrated(Y, P, pl)
+        Pc = _calibrated(P, pl)
         mode = 1 if fb == "low_self_confidence" else 2
         num = offdiag.sum(axis=0, dtype=np.int64)[:, None]
         flags, tie = kern.select_lowest(Y, Pc, code, num, False, mode, wrong_counts)
@@ -798,7 +800,7 @@ def _run(d: _Data, s: _Settings, *, want_scores: bool = True) -> MultilabelAudit
 
     if want_scores and quality is None:
         if Pc is None:
-            Pc = _calibrated(Y, P, pl)
+            Pc = _calibrated(P, pl)
         class_quality = _class_scores(Y, Pc, s)
         quality = _aggregate(class_quality, s)
     given = Y.astype(bool)
@@ -1042,7 +1044,7 @@ def per_class_quality_scores(
     """
     s = _settings(method=method, compat=compat, calibration=calibration)
     d = _prepare(labels, pred_probs)
-    return _class_scores(d.Y, _calibrated(d.Y, d.P, _calibration(d, s)), s)
+    return _class_scores(d.Y, _calibrated(d.P, _calibration(d, s)), s)
 
 
 per_class_quality_scores.__doc__ = per_class_quality_scores.__doc__.format(params=_SCORE_PARAMS)  # type: ignore[union-attr]
@@ -1091,7 +1093,7 @@ def multilabel_quality_scores(
         calibration=calibration,
     )
     d = _prepare(labels, pred_probs)
-    return _aggregate(_class_scores(d.Y, _calibrated(d.Y, d.P, _calibration(d, s)), s), s)
+    return _aggregate(_class_scores(d.Y, _calibrated(d.P, _calibration(d, s)), s), s)
 
 
 multilabel_quality_scores.__doc__ = multilabel_quality_scores.__doc__.replace("{params}", _SCORE_PARAMS).replace(  # type: ignore[union-attr]
@@ -1144,7 +1146,7 @@ def multilabel_summary(
     d = _prepare(labels, pred_probs, class_names)
     Y, P = d.Y, d.P
     n, k = Y.shape
-    names = _class_names(class_names, k)
+    names = d.names if d.names is not None else _class_names(None, k)
     if issues is None:
         res = _run(d, s, want_scores=False)
         missing, spurious, joint = res.missing, res.spurious, res.joint
