@@ -417,21 +417,19 @@ def argmax_rows(pred_probs):
 
 # ----------------------------------------------------------------------------------------------
 # Bounded heaps: keep the `cap` best (key, row) pairs of a cell, worst at the root.
-# "Better" = larger key; on equal keys, the lower row index when low_first else the higher one.
+# "Better" = larger key; on equal keys, the lower row index.
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _worse(ka, ia, kb, ib, low_first):
+def _worse(ka, ia, kb, ib):
     """True when (ka, ia) ranks strictly below (kb, ib)."""
     if ka != kb:
         return ka < kb
-    if low_first:
-        return ia > ib
-    return ia < ib
+    return ia > ib
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _sift_down(keys, idx, base, size, pos, low_first):
+def _sift_down(keys, idx, base, size, pos):
     while True:
         left = 2 * pos + 1
         if left >= size:
@@ -439,10 +437,10 @@ def _sift_down(keys, idx, base, size, pos, low_first):
         worst = left
         right = left + 1
         if right < size and _worse(
-            keys[base + right], idx[base + right], keys[base + left], idx[base + left], low_first
+            keys[base + right], idx[base + right], keys[base + left], idx[base + left]
         ):
             worst = right
-        if _worse(keys[base + worst], idx[base + worst], keys[base + pos], idx[base + pos], low_first):
+        if _worse(keys[base + worst], idx[base + worst], keys[base + pos], idx[base + pos]):
             kt = keys[base + pos]
             it = idx[base + pos]
             keys[base + pos] = keys[base + worst]
@@ -455,7 +453,7 @@ def _sift_down(keys, idx, base, size, pos, low_first):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _offer(keys, idx, sizes, caps, offsets, cell, key, row, low_first):
+def _offer(keys, idx, sizes, caps, offsets, cell, key, row):
     """Offer (key, row) to a cell's heap; returns the key now at the root (worst kept) or -inf."""
     base = offsets[cell]
     cap = caps[cell]
@@ -467,7 +465,7 @@ def _offer(keys, idx, sizes, caps, offsets, cell, key, row, low_first):
         sizes[cell] = size + 1
         while pos > 0:
             parent = (pos - 1) // 2
-            if _worse(keys[base + pos], idx[base + pos], keys[base + parent], idx[base + parent], low_first):
+            if _worse(keys[base + pos], idx[base + pos], keys[base + parent], idx[base + parent]):
                 kt = keys[base + pos]
                 it = idx[base + pos]
                 keys[base + pos] = keys[base + parent]
@@ -480,10 +478,10 @@ def _offer(keys, idx, sizes, caps, offsets, cell, key, row, low_first):
         if size + 1 < cap:
             return -np.inf
         return keys[base]
-    if _worse(keys[base], idx[base], key, row, low_first):
+    if _worse(keys[base], idx[base], key, row):
         keys[base] = key
         idx[base] = row
-        _sift_down(keys, idx, base, size, 0, low_first)
+        _sift_down(keys, idx, base, size, 0)
     return keys[base]
 
 
@@ -527,7 +525,7 @@ def _positive_margin_phase(labels, pred_probs, caps, top, cand, cand_margin, n_c
         i = cand[q]
         cell = labels[i] * k + top[i]
         if caps[cell] > 0:
-            _offer(keys, idx, sizes, caps, offsets, cell, cand_margin[q], i, True)
+            _offer(keys, idx, sizes, caps, offsets, cell, cand_margin[q], i)
     gate = np.full(k * k, np.inf)
     # the gates rounded to the input dtype: rounding is monotone, so an exact margin m >= gate
     # always has fl(p_j - p_c) >= fl(gate); the cheap input-dtype test never misses a candidate
@@ -561,7 +559,7 @@ def _positive_margin_phase(labels, pred_probs, caps, top, cand, cand_margin, n_c
             if j == t or m < gate[base + j]:
                 continue
             cell = base + j
-            root = _offer(keys, idx, sizes, caps, offsets, cell, m, i, True)
+            root = _offer(keys, idx, sizes, caps, offsets, cell, m, i)
             if sizes[cell] == caps[cell]:
                 gate[cell] = max(root, tiny)
                 gate_n[cell] = gate[cell]
@@ -592,7 +590,7 @@ def _nonpositive_margin_phase(labels, pred_probs, caps):
             m = np.float64(pred_probs[i, j]) - pc
             cell = base + j
             if m > gate[cell] and m <= 0.0:
-                root = _offer(keys, idx, sizes, caps, offsets, cell, m, i, True)
+                root = _offer(keys, idx, sizes, caps, offsets, cell, m, i)
                 if sizes[cell] == caps[cell]:
                     gate[cell] = root
     return _heap_mask(n, offsets, idx, sizes)
@@ -649,7 +647,7 @@ def select_lowest_self_confidence(labels, pred_probs, num_to_select, cand, n_can
         c = labels[i]
         seen[i] = True
         if caps[c] > 0:
-            _offer(keys, idx, sizes, caps, offsets, c, -np.float64(pred_probs[i, c]), i, True)
+            _offer(keys, idx, sizes, caps, offsets, c, -np.float64(pred_probs[i, c]), i)
     gate = np.full(k, -np.inf)  # a key below the root of a full heap cannot enter
     for c in range(k):
         if caps[c] > 0 and sizes[c] == caps[c]:
@@ -663,7 +661,7 @@ def select_lowest_self_confidence(labels, pred_probs, num_to_select, cand, n_can
         key = -np.float64(pred_probs[i, c])
         if key < gate[c]:
             continue
-        root = _offer(keys, idx, sizes, caps, offsets, c, key, i, True)
+        root = _offer(keys, idx, sizes, caps, offsets, c, key, i)
         if sizes[c] == caps[c]:
             gate[c] = root
     return _heap_mask(n, offsets, idx, sizes)

@@ -112,7 +112,7 @@ def _offer_margins(labels, pred_probs, row0, caps, offsets, keys, idx, sizes, ga
             m = np.float64(pred_probs[i, j]) - pc
             if m < gate[cell]:
                 continue
-            root = kernels._offer(keys, idx, sizes, caps, offsets, cell, m, row0 + i, True)
+            root = kernels._offer(keys, idx, sizes, caps, offsets, cell, m, row0 + i)
             if sizes[cell] == caps[cell]:
                 gate[cell] = root
 
@@ -127,7 +127,7 @@ def _offer_self_confidence(labels, pred_probs, row0, caps, offsets, keys, idx, s
         key = -np.float64(pred_probs[i, c])
         if key < gate[c]:
             continue
-        root = kernels._offer(keys, idx, sizes, caps, offsets, c, key, row0 + i, True)
+        root = kernels._offer(keys, idx, sizes, caps, offsets, c, key, row0 + i)
         if sizes[c] == caps[c]:
             gate[c] = root
 
@@ -143,7 +143,7 @@ def _accumulate_values(labels, values, sums):
 def _offer_candidates(cells, cand_keys, rows, caps, offsets, keys, idx, sizes):
     """Offer (key, row) pairs already computed elsewhere (another chunk's heaps) to the heaps."""
     for t in range(cells.shape[0]):
-        kernels._offer(keys, idx, sizes, caps, offsets, cells[t], cand_keys[t], rows[t], True)
+        kernels._offer(keys, idx, sizes, caps, offsets, cells[t], cand_keys[t], rows[t])
 
 
 # ------------------------------------------------------------------------------------------------
