@@ -89,15 +89,6 @@ class StreamResult:
 
 
 @njit(cache=True, nogil=True)
-def _accumulate_self_confidence(labels, pred_probs, sums, counts):
-    """``kernels.self_confidence_sums`` continued from ``sums``/``counts`` (same order of additions)."""
-    for i in range(labels.shape[0]):
-        c = labels[i]
-        sums[c] += np.float64(pred_probs[i, c])
-        counts[c] += 1
-
-
-@njit(cache=True, nogil=True)
 def _offer_margins(labels, pred_probs, row0, caps, offsets, keys, idx, sizes, gate):
     """Offer every margin ``p_j - p_label`` (float64, j != label) to the heap of cell ``label * K + j``."""
     n, k = pred_probs.shape
@@ -134,7 +125,7 @@ def _offer_self_confidence(labels, pred_probs, row0, caps, offsets, keys, idx, s
 
 @njit(cache=True, nogil=True)
 def _accumulate_values(labels, values, sums):
-    """``sums[labels[i]] += values[i]`` in row order (the additions of ``_accumulate_self_confidence``)."""
+    """``sums[labels[i]] += values[i]`` in row order (the additions of ``kernels.self_confidence_sums``)."""
     for i in range(labels.shape[0]):
         sums[labels[i]] += values[i]
 
