@@ -85,6 +85,12 @@ class _Pass:
 # thresholds
 
 
+def thresholds_from(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Per-class thresholds ``t_j`` from float64 self-confidence sums (inf for classes without examples)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.inf)
+
+
 def _thresholds(
     labels: np.ndarray, pred_probs: np.ndarray, compat: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -92,8 +98,7 @@ def _thresholds(
     k = pred_probs.shape[1]
     if compat == "paper":
         sums, counts = kernels.self_confidence_sums(labels, pred_probs)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = np.where(counts > 0, sums / np.maximum(counts, 1), np.inf)
+        t = thresholds_from(sums, counts)
         return t, t, counts
     # cleanlab 2.9: the mean of the gathered self-confidences in the input dtype (numpy's pairwise
     # float32 sum when the input is float32); 2.0 for an absent class; the comparison subtracts
@@ -142,7 +147,8 @@ def per_class_threshold(labels: Any, pred_probs: Any, *, compat: str = "paper") 
 
 
 def _native_thresholds(cmp: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """Thresholds in the input dtype with ``x >= native[j]`` exactly when ``float64(x) >= cmp[j]``.
+    """Thresholds in the input dtype with ``x >= native[j]`` exactly when ``float64(x) >= cmp[j]``,
+    clamped at 0 (what ``kernels.confident_pass`` takes, as bits).
 
     For float32 each threshold is rounded *up* to the nearest float32, so the comparison can run
     in the input dtype (vectorised) without changing a single decision.
@@ -151,27 +157,20 @@ def _native_thresholds(cmp: np.ndarray, dtype: np.dtype) -> np.ndarray:
     if native.dtype != np.float64:
         low = native.astype(np.float64) < cmp
         native[low] = np.nextafter(native[low], dtype.type(np.inf))
-    return native
+    return np.where(native > 0, native, dtype.type(0.0)).astype(dtype)
 
 
-def _confident_pass(
-    labels: np.ndarray, pred_probs: np.ndarray, compat: str, *, checked: bool = True
-) -> _Pass:
-    """One read of the matrix: confident joint, per-row facts, and (unless ``checked``) the value
-    checks of ``check_inputs`` (errors / warnings raised here)."""
-    k = pred_probs.shape[1]
-    thresholds, cmp, counts = _thresholds(labels, pred_probs, compat)
-    rule = kernels.GUESS_PAPER if compat == "paper" else kernels.GUESS_CLEANLAB
+def _run_confident_pass(labels: np.ndarray, pred_probs: np.ndarray, native: np.ndarray, rule: int) -> tuple:
+    """``kernels.confident_pass`` with the bit-pattern constants of the input dtype and the fixed
+    tolerances; ``native`` from :func:`_native_thresholds`."""
     dt = pred_probs.dtype.type
     itype = np.int32 if pred_probs.dtype == np.float32 else np.int64
-    native = _native_thresholds(cmp, pred_probs.dtype)
-    native = np.where(native > 0, native, dt(0.0)).astype(pred_probs.dtype)
     if itype is np.int32:
         sign_off, exponent = itype(0x7FFFFFFF), itype(0x7F800000)
     else:
         sign_off, exponent = itype(0x7FFFFFFFFFFFFFFF), itype(0x7FF0000000000000)
     hi_bits = np.array([1.0 + VALUE_TOL], dtype=pred_probs.dtype).view(itype)[0]
-    raw, guess, label_is_top, top, checks, bad_sum, cand, cand_margin, n_cand = kernels.confident_pass(
+    return kernels.confident_pass(
         labels,
         pred_probs,
         pred_probs.view(itype),
@@ -183,13 +182,29 @@ def _confident_pass(
         hi_bits,
         ROW_SUM_TOL,
     )
+
+
+def _floor_diagonal(raw: np.ndarray, counts: np.ndarray, compat: str) -> None:
+    """Raise the raw joint's diagonal in place: paper, one per present class; cleanlab, every class."""
+    floor = (counts > 0).astype(np.int64) if compat == "paper" else np.ones(counts.shape[0], dtype=np.int64)
+    np.fill_diagonal(raw, np.maximum(np.diagonal(raw), floor))
+
+
+def _confident_pass(
+    labels: np.ndarray, pred_probs: np.ndarray, compat: str, *, checked: bool = True
+) -> _Pass:
+    """One read of the matrix: confident joint, per-row facts, and (unless ``checked``) the value
+    checks of ``check_inputs`` (errors / warnings raised here)."""
+    thresholds, cmp, counts = _thresholds(labels, pred_probs, compat)
+    rule = kernels.GUESS_PAPER if compat == "paper" else kernels.GUESS_CLEANLAB
+    native = _native_thresholds(cmp, pred_probs.dtype)
+    raw, guess, label_is_top, top, checks, bad_sum, cand, cand_margin, n_cand = _run_confident_pass(
+        labels, pred_probs, native, rule
+    )
     if not checked:
         c = checks
         _interpret_scan(pred_probs, c[0], c[1], c[2], c[3], c[4], bad_sum, c[5], stacklevel=5)
-    diag = np.diagonal(raw).copy()
-    # paper: one per present class; cleanlab floors every class, present or not
-    floor = (counts > 0).astype(np.int64) if compat == "paper" else np.ones(k, dtype=np.int64)
-    np.fill_diagonal(raw, np.maximum(diag, floor))
+    _floor_diagonal(raw, counts, compat)
     return _Pass(counts, thresholds, raw, guess, label_is_top, top, cand, cand_margin, n_cand)
 
 

@@ -34,7 +34,13 @@ import numpy as np
 from numba import njit
 
 from labelaudit.core import kernels
-from labelaudit.core.confident import TOP_CLASS_EPS, _calibrate, _native_thresholds
+from labelaudit.core.confident import (
+    _calibrate,
+    _floor_diagonal,
+    _native_thresholds,
+    _run_confident_pass,
+    thresholds_from,
+)
 from labelaudit.core.filter import _check_params, _prune_counts
 from labelaudit.core.scores import _CODES, SCORE_METHODS
 from labelaudit.core.summary import summary_from_joint
@@ -310,12 +316,6 @@ def _pass_checks(chunks: ChunkSource, normalize: bool):
     return fold.finish()
 
 
-def thresholds_from(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Per-class thresholds ``t_j`` (inf for classes without examples)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(counts > 0, sums / np.maximum(counts, 1), np.inf)
-
-
 @dataclass(frozen=True)
 class ConfidentParams:
     """What the pass-2 map step needs besides the chunk (small; sent to every worker)."""
@@ -329,10 +329,8 @@ class ConfidentParams:
 
 def confident_params(thresholds: np.ndarray, dtype: np.dtype, filter_by: str, score: str,
                      renormalise: bool) -> ConfidentParams:
-    dt = np.dtype(dtype).type
-    native = _native_thresholds(thresholds, dtype)
-    native = np.where(native > 0, native, dt(0.0)).astype(dtype)
-    return ConfidentParams(native, np.dtype(dtype), filter_by, score, renormalise)
+    dtype = np.dtype(dtype)
+    return ConfidentParams(_native_thresholds(thresholds, dtype), dtype, filter_by, score, renormalise)
 
 
 @dataclass
@@ -348,18 +346,7 @@ class ChunkConfident:
 
 def confident_chunk(labels: np.ndarray, probs: np.ndarray, params: ConfidentParams) -> ChunkConfident:
     """Pass-2 map step (``probs`` already renormalised when ``params.renormalise``)."""
-    dtype = params.dtype
-    dt = dtype.type
-    itype = np.int32 if dtype == np.float32 else np.int64
-    if itype is np.int32:
-        sign_off, exponent = itype(0x7FFFFFFF), itype(0x7F800000)
-    else:
-        sign_off, exponent = itype(0x7FFFFFFFFFFFFFFF), itype(0x7FF0000000000000)
-    hi_bits = np.array([1.0 + VALUE_TOL], dtype=dtype).view(itype)[0]
-    counts_c, guess, is_top, top, *_ = kernels.confident_pass(
-        labels, probs, probs.view(itype), params.native.view(itype), kernels.GUESS_PAPER, dt(TOP_CLASS_EPS),
-        sign_off, exponent, hi_bits, ROW_SUM_TOL,
-    )
+    counts_c, guess, is_top, top, *_ = _run_confident_pass(labels, probs, params.native, kernels.GUESS_PAPER)
     flagged = None
     if params.filter_by == "predicted_neq_given":
         flagged = top != labels
@@ -392,7 +379,7 @@ class ConfidentFold:
     def finish(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(raw joint with the diagonal floor, calibrated joint)."""
         raw = self.raw
-        np.fill_diagonal(raw, np.maximum(np.diagonal(raw), (counts > 0).astype(np.int64)))
+        _floor_diagonal(raw, counts, "paper")
         return raw, _calibrate(raw, counts, "paper")
 
 
