@@ -25,7 +25,6 @@ Memory: one chunk, O(N) scalars (labels, scores, predictions, a few bool flags) 
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -51,7 +50,7 @@ from labelaudit.core.validate import (
     _prepare_pred_probs,
     check_labels,
 )
-from labelaudit.errors import InputError, InvalidProbabilitiesError, LabelauditWarning, UsageError
+from labelaudit.errors import InputError, UsageError
 
 #: ``filter_by`` rules the streaming path supports (the others need the whole matrix).
 STREAMING_FILTERS: tuple[str, ...] = (
@@ -282,28 +281,12 @@ class ChecksFold:
         if self.k is None:
             raise InputError("pred_probs has no rows: there are no examples to audit")
         n, k = self.n, self.k
-        proxy = _Rows(n, k, self.rows)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", LabelauditWarning)
-            _interpret_scan(proxy, self.nonfinite, self.negative, self.above, self.n_bad,  # type: ignore[arg-type]
-                            self.bad_row, self.bad_sum, self.zero_row)
-        sums = self.sums
-        renormalise = self.normalize and self.n_bad > 0
-        if renormalise:
-            if self.zero_row >= 0:
-                raise InvalidProbabilitiesError(
-                    f"row {self.zero_row} of pred_probs sums to 0 and cannot be renormalised"
-                )
-            warnings.warn(
-                f"{self.n_bad} of {n} rows of pred_probs do not sum to 1 (first: row {self.bad_row} sums to "
-                f"{self.bad_sum:.6g}); renormalised them",
-                LabelauditWarning,
-                stacklevel=3,
-            )
-            sums = self.norm_sums
-        else:
-            for w in caught:
-                warnings.warn(w.message, LabelauditWarning, stacklevel=3)
+        renormalise = _interpret_scan(
+            _Rows(n, k, self.rows),  # type: ignore[arg-type]
+            self.nonfinite, self.negative, self.above, self.n_bad, self.bad_row, self.bad_sum, self.zero_row,
+            normalize=self.normalize, stacklevel=4,  # the caller of finish's caller, as before
+        )
+        sums = self.norm_sums if renormalise else self.sums
         labels = np.concatenate(self.labels)
         return labels, k, self.dtype, sums, self.counts, renormalise
 

@@ -60,8 +60,12 @@ def _interpret_scan(
     *,
     normalize: bool = False,
     stacklevel: int = 4,
-) -> np.ndarray:
-    """Turn the kernel's scan results into errors / warnings (and renormalise when asked)."""
+) -> bool:
+    """Turn the kernel's scan results into errors / warnings.
+
+    Returns True when the rows are to be renormalised (``normalize`` and some row does not sum to 1);
+    ``arr`` is only read (the rows named by the checks), so any object indexing like the matrix will do.
+    """
     n = arr.shape[0]
     if nonfinite >= 0:
         row = arr[nonfinite]
@@ -98,22 +102,23 @@ def _interpret_scan(
                 LabelauditWarning,
                 stacklevel=stacklevel,
             )
-            arr = kernels.normalize_rows(arr)
-        else:
-            warnings.warn(
-                f"{n_bad} of {n} rows of pred_probs do not sum to 1 (first: row {bad_row} sums to "
-                f"{bad_sum:.6g}); results assume probabilities (pass normalize=True to renormalise)",
-                LabelauditWarning,
-                stacklevel=stacklevel,
-            )
-    return arr
+            return True
+        warnings.warn(
+            f"{n_bad} of {n} rows of pred_probs do not sum to 1 (first: row {bad_row} sums to "
+            f"{bad_sum:.6g}); results assume probabilities (pass normalize=True to renormalise)",
+            LabelauditWarning,
+            stacklevel=stacklevel,
+        )
+    return False
 
 
 def check_pred_probs(pred_probs: Any, *, normalize: bool = False) -> np.ndarray:
     """Validate a probability matrix alone; see :func:`check_inputs`."""
     arr = _prepare_pred_probs(pred_probs)
     stats = kernels.scan_probabilities(arr, ROW_SUM_TOL, 1.0 + VALUE_TOL)
-    return _interpret_scan(arr, *stats, normalize=normalize)
+    if _interpret_scan(arr, *stats, normalize=normalize):
+        arr = kernels.normalize_rows(arr)
+    return arr
 
 
 def prepare_inputs(labels: Any, pred_probs: Any) -> tuple[np.ndarray, np.ndarray]:
