@@ -169,19 +169,6 @@ def _chunk_labels(labels: Any, n: int, k: int, offset: int) -> np.ndarray:
         raise type(exc)(text) from None
 
 
-def prepare_chunk(raw_labels: Any, raw_probs: Any, offset: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """Map step of every pass: (labels int64, probs float32/64 C-contiguous) of one chunk, or None if empty.
-
-    ``offset`` is the global row of the chunk's first row (label errors name global rows).
-    """
-    probs = np.asarray(raw_probs)
-    if probs.ndim == 2 and probs.shape[0] == 0:
-        return None
-    probs = _prepare_pred_probs(probs)
-    labels = _chunk_labels(raw_labels, probs.shape[0], probs.shape[1], offset)
-    return labels, probs
-
-
 def check_chunk_shape(probs: np.ndarray, k: int | None, dtype: np.dtype | None) -> None:
     if k is not None and probs.shape[1] != k:
         raise InputError(f"a chunk of pred_probs has {probs.shape[1]} columns, the first had {k}")
@@ -189,16 +176,31 @@ def check_chunk_shape(probs: np.ndarray, k: int | None, dtype: np.dtype | None) 
         raise InputError(f"a chunk of pred_probs is {probs.dtype}, the first was {dtype}")
 
 
+def prepare_chunk(
+    raw_labels: Any, raw_probs: Any, offset: int, k: int | None = None, dtype: np.dtype | None = None
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Map step of every pass: (labels int64, probs float32/64 C-contiguous) of one chunk, or None if empty.
+
+    ``offset`` is the global row of the chunk's first row (label errors name global rows); ``k`` and
+    ``dtype``, when given, are checked (:func:`check_chunk_shape`) before the labels.
+    """
+    probs = np.asarray(raw_probs)
+    if probs.ndim == 2 and probs.shape[0] == 0:
+        return None
+    probs = _prepare_pred_probs(probs)
+    check_chunk_shape(probs, k, dtype)
+    labels = _chunk_labels(raw_labels, probs.shape[0], probs.shape[1], offset)
+    return labels, probs
+
+
 def _iter_chunks(chunks: ChunkSource, k: int | None, dtype: np.dtype | None):
     """(offset, labels int64, probs float32/64 C-contiguous) per non-empty chunk, rows global."""
     offset = 0
     for raw_labels, raw_probs in chunks():
-        probs = np.asarray(raw_probs)
-        if probs.ndim == 2 and probs.shape[0] == 0:
+        prepared = prepare_chunk(raw_labels, raw_probs, offset, k, dtype)
+        if prepared is None:
             continue
-        probs = _prepare_pred_probs(probs)
-        check_chunk_shape(probs, k, dtype)
-        labels = _chunk_labels(raw_labels, probs.shape[0], probs.shape[1], offset)
+        labels, probs = prepared
         yield offset, labels, probs
         offset += probs.shape[0]
 
