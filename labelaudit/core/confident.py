@@ -71,7 +71,6 @@ class _Pass:
     """Everything one confident-joint pass produces (internal)."""
 
     counts: np.ndarray  # label counts, int64[K]
-    thresholds: np.ndarray  # float64[K], as reported by per_class_threshold
     raw_joint: np.ndarray  # uncalibrated confident joint with the diagonal floor, int64[K, K]
     guess: np.ndarray  # int32[N], -1 when no class reaches its threshold
     label_is_top: np.ndarray  # bool[N]
@@ -195,7 +194,7 @@ def _confident_pass(
 ) -> _Pass:
     """One read of the matrix: confident joint, per-row facts, and (unless ``checked``) the value
     checks of ``check_inputs`` (errors / warnings raised here)."""
-    thresholds, cmp, counts = _thresholds(labels, pred_probs, compat)
+    _reported, cmp, counts = _thresholds(labels, pred_probs, compat)
     rule = kernels.GUESS_PAPER if compat == "paper" else kernels.GUESS_CLEANLAB
     native = _native_thresholds(cmp, pred_probs.dtype)
     raw, guess, label_is_top, top, checks, bad_sum, cand, cand_margin, n_cand = _run_confident_pass(
@@ -205,7 +204,7 @@ def _confident_pass(
         c = checks
         _interpret_scan(pred_probs, c[0], c[1], c[2], c[3], c[4], bad_sum, c[5], stacklevel=5)
     _floor_diagonal(raw, counts, compat)
-    return _Pass(counts, thresholds, raw, guess, label_is_top, top, cand, cand_margin, n_cand)
+    return _Pass(counts, raw, guess, label_is_top, top, cand, cand_margin, n_cand)
 
 
 def _round_rows_paper(cj: np.ndarray, counts: np.ndarray) -> np.ndarray:
