@@ -65,24 +65,6 @@ def _load_probabilities(path: str, ann: Any, item_col: str, prob_cols: str) -> t
     return align_probabilities(ann, ids, names, matrix, source=path)
 
 
-def _write(frame: Any, path: str | None, fmt: str, metadata: dict[str, Any]) -> None:
-    from labelaudit.io.writers import atomic_path, write_frame
-    from labelaudit.report.table import full_table
-
-    if fmt == "table":
-        text = full_table(frame)
-        if path is None or path == "-":
-            import sys
-
-            sys.stdout.write(text)
-            sys.stdout.flush()
-            return
-        with atomic_path(path) as tmp:
-            tmp.write_text(text, encoding="utf-8")
-        return
-    write_frame(frame, path, fmt, metadata=metadata)
-
-
 @handle_errors
 def aggregate(
     data: str = typer.Argument(..., help="Annotations: .csv, .tsv, .parquet, .jsonl, or - for stdin."),
@@ -194,20 +176,20 @@ def aggregate(
     metadata = {"schema": REPORT_SCHEMA, "parameters": parameters, "versions": versions, "summary": items_summary}
 
     # --- write
-    from labelaudit.io.writers import write_json
+    from labelaudit.io.writers import write_frame, write_json
 
     if summary_path is not None:
         write_json({"schema": "labelaudit.aggregate.summary/1", "parameters": parameters, "versions": versions,
                     **summary}, summary_path)
     if annotators_out is not None and annotators_fmt is not None:
-        _write(result.annotators, annotators_out, annotators_fmt,
-               {"schema": ANNOTATORS_SCHEMA, "parameters": parameters, "versions": versions})
+        write_frame(result.annotators, annotators_out, annotators_fmt,
+                    metadata={"schema": ANNOTATORS_SCHEMA, "parameters": parameters, "versions": versions})
     if audit_out is not None and audit_frame is not None and audit_fmt is not None:
-        _write(audit_frame, audit_out, audit_fmt,
-               {"schema": AUDIT_SCHEMA, "parameters": parameters, "versions": versions,
-                "summary": summary.get("audit")})
+        write_frame(audit_frame, audit_out, audit_fmt,
+                    metadata={"schema": AUDIT_SCHEMA, "parameters": parameters, "versions": versions,
+                              "summary": summary.get("audit")})
     if out_fmt is not None:
-        _write(result.items, output, out_fmt, metadata)
+        write_frame(result.items, output, out_fmt, metadata=metadata)
 
     if quiet:
         return
