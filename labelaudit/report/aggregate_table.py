@@ -11,19 +11,10 @@ from rich.console import Console
 from rich.table import Table
 
 from labelaudit.core.aggregate.api import ITEM_COLUMNS
+from labelaudit.report.table import format_cell
 
 _RIGHT = {"consensus_quality", "agreement", "num_annotations", "confusion_probability", "quality",
           "num_items", "worst_class_accuracy"}
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (bool, np.bool_)):
-        return "yes" if value else ""
-    if isinstance(value, (float, np.floating)):
-        return "" if value != value else f"{value:.4f}"
-    return str(value)
 
 
 def least_certain(items: pd.DataFrame, top: int) -> pd.DataFrame:
@@ -38,7 +29,7 @@ def _table(shown: pd.DataFrame, columns: Sequence[str], title: str) -> Table:
     for column in columns:
         table.add_column(column, justify="right" if column in _RIGHT else "left", overflow="fold")
     for record in shown[list(columns)].itertuples(index=False):
-        table.add_row(*(_cell(v) for v in record))
+        table.add_row(*(format_cell(v) for v in record))
     return table
 
 

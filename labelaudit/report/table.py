@@ -5,18 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
 
-def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    if isinstance(value, bool):
-        return "yes" if value else ""
-    if value is None or (isinstance(value, float) and value != value):
+def format_cell(value: Any) -> str:
+    """A table cell: floats to 4 decimals, NaN and None empty, True as "yes" and False empty."""
+    if value is None:
         return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else ""
+    if isinstance(value, (float, np.floating)):
+        return "" if value != value else f"{value:.4f}"
     return str(value)
 
 
@@ -28,7 +30,7 @@ def issues_table(report: pd.DataFrame, columns: Sequence[str], *, top: int, titl
         justify = "right" if column in ("row", "rank", "label_quality", "consensus_quality") else "left"
         table.add_column(column, justify=justify, no_wrap=True, overflow="ellipsis")
     for record in shown[list(columns)].itertuples(index=False):
-        table.add_row(*(_cell(v) for v in record))
+        table.add_row(*(format_cell(v) for v in record))
     return table
 
 
@@ -39,7 +41,7 @@ def full_table(report: pd.DataFrame) -> str:
     for column in report.columns:
         table.add_column(str(column))
     for record in report.itertuples(index=False):
-        table.add_row(*(_cell(v) for v in record))
+        table.add_row(*(format_cell(v) for v in record))
     console.print(table)
     return console.export_text()
 

@@ -49,3 +49,16 @@ def test_table_and_summary_render_exactly() -> None:
     print_scan_summary(console, SUMMARY)
     lines = [line.rstrip() for line in console.export_text().splitlines()]
     assert "\n".join(lines) + "\n" == EXPECTED
+
+
+def test_format_cell() -> None:
+    import numpy as np
+
+    from labelaudit.report.table import format_cell
+
+    assert format_cell(0.5) == "0.5000"
+    assert format_cell(np.float32(0.25)) == "0.2500"
+    assert format_cell(float("nan")) == ""
+    assert format_cell(None) == ""
+    assert format_cell(True) == "yes" and format_cell(np.bool_(False)) == ""
+    assert format_cell(7) == "7" and format_cell("cat") == "cat"
