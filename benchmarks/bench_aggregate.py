@@ -46,7 +46,13 @@ SYNTHETIC = [
     ("syn-imbalanced", "imbalanced", 1500, 40, 5, (2, 5)),
     ("syn-homogeneous", "homogeneous", 1000, 30, 3, 3),
 ]
-SEEDS = (7, 8, 9, 10, 11)  # synthetic sets: mean accuracy over these draws (3 draws left gaps of ~2 items in noise)
+SEEDS = (
+    7,
+    8,
+    9,
+    10,
+    11,
+)  # synthetic sets: mean accuracy over these draws (3 draws left gaps of ~2 items in noise)
 WITH_PROBS = [
     ("heterogeneous", 2000, 40, 4, (1, 3)),
     ("spammers", 2000, 40, 3, (1, 4)),
@@ -78,8 +84,12 @@ def _ours(frame: pd.DataFrame, method: str, probs: np.ndarray | None = None) -> 
 
 def _theirs(ck, frame: pd.DataFrame, name: str) -> pd.Series:
     data = frame.rename(columns={"item": "task", "annotator": "worker"})
-    model = {"MajorityVote": ck.MajorityVote, "Wawa": ck.Wawa, "DawidSkene": lambda: ck.DawidSkene(n_iter=100),
-             "GLAD": ck.GLAD}[name]()
+    model = {
+        "MajorityVote": ck.MajorityVote,
+        "Wawa": ck.Wawa,
+        "DawidSkene": lambda: ck.DawidSkene(n_iter=100),
+        "GLAD": ck.GLAD,
+    }[name]()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         labels = model.fit_predict(data)
@@ -130,9 +140,11 @@ def accuracy_table(ck, small: bool) -> None:
             row["ours:auto - best ck"] = row["ours:auto"] - best_peer
         rows.append(row)
     _print(rows)
-    print("\nours:auto is the default (Dawid-Skene, or majority vote with Dawid-Skene tie-breaking when the data are"
-          " certified to be in the majority-vote regime); 'best ck' is the best of crowd-kit's MajorityVote, DawidSkene and GLAD;"
-          f" synthetic rows are means over seeds {SEEDS}; NaN = not run (GLAD with --small) or failed (Wawa).")
+    print(
+        "\nours:auto is the default (Dawid-Skene, or majority vote with Dawid-Skene tie-breaking when the data are"
+        " certified to be in the majority-vote regime); 'best ck' is the best of crowd-kit's MajorityVote, DawidSkene and GLAD;"
+        f" synthetic rows are means over seeds {SEEDS}; NaN = not run (GLAD with --small) or failed (Wawa)."
+    )
 
 
 def _cleanlab_consensus(frame: pd.DataFrame, probs: np.ndarray, items: np.ndarray) -> pd.Series | None:
@@ -155,9 +167,13 @@ def probabilities_table(ck) -> None:
         truth = crowd.truth.set_index("item")["label"]
         items = crowd.truth["item"].to_numpy()
         for temperature, calibration in ((1.0, "calibrated"), (0.4, "over-confident")):
-            probs = simulate_model_probs(crowd.truth["label"].to_numpy(), k, 0.8, seed=11, temperature=temperature)
-            row: dict[str, object] = {"data": f"{scenario} ({calibration})",
-                                      "per item": f"{per_item[0]}-{per_item[1]}"}
+            probs = simulate_model_probs(
+                crowd.truth["label"].to_numpy(), k, 0.8, seed=11, temperature=temperature
+            )
+            row: dict[str, object] = {
+                "data": f"{scenario} ({calibration})",
+                "per item": f"{per_item[0]}-{per_item[1]}",
+            }
             row["model alone"] = float((probs.argmax(axis=1) == crowd.truth["label"].to_numpy()).mean())
             row["ours:dawid-skene (annotators)"] = _accuracy(_ours(crowd.annotations, "dawid-skene"), truth)
             if ck is not None:
@@ -172,8 +188,10 @@ def probabilities_table(ck) -> None:
 
 def speed_table(ck, small: bool) -> None:
     n_items, n_annotators = (20_000, 500) if small else (200_000, 2_000)
-    print(f"\n## Dawid-Skene speed: {n_items * 5:,} annotations ({n_items:,} items, {n_annotators:,} annotators, "
-          "K=5)\n")
+    print(
+        f"\n## Dawid-Skene speed: {n_items * 5:,} annotations ({n_items:,} items, {n_annotators:,} annotators, "
+        "K=5)\n"
+    )
     crowd = simulate_crowd(n_items, n_annotators, 5, 5, scenario="heterogeneous", seed=3)
     frame, truth = crowd.annotations, crowd.truth.set_index("item")["label"]
     # warm-up on a tiny set, so that the one-time loading of the compiled kernels is not counted
@@ -185,40 +203,65 @@ def speed_table(ck, small: bool) -> None:
     fit = dawid_skene(ann)
     ours_time = time.perf_counter() - started
     ours = pd.Series(ann.classes[fit.consensus], index=ann.items.astype(str))
-    rows.append({"implementation": "labelaudit dawid_skene (DataFrame -> labels)", "seconds": ours_time,
-                 "iterations": fit.info["iterations"], "accuracy": _accuracy(ours, truth)})
+    rows.append(
+        {
+            "implementation": "labelaudit dawid_skene (DataFrame -> labels)",
+            "seconds": ours_time,
+            "iterations": fit.info["iterations"],
+            "accuracy": _accuracy(ours, truth),
+        }
+    )
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         full = aggregate(ann)
-    rows.append({"implementation": "labelaudit aggregate() on the encoded annotations (+ quality, regime)",
-                 "seconds": time.perf_counter() - started,
-                 "iterations": full.summary["fit"]["iterations"],
-                 "accuracy": float((full.items["consensus_label"].to_numpy()
-                                    == truth.reindex(full.items["item"]).to_numpy()).mean())})
+    rows.append(
+        {
+            "implementation": "labelaudit aggregate() on the encoded annotations (+ quality, regime)",
+            "seconds": time.perf_counter() - started,
+            "iterations": full.summary["fit"]["iterations"],
+            "accuracy": float(
+                (
+                    full.items["consensus_label"].to_numpy() == truth.reindex(full.items["item"]).to_numpy()
+                ).mean()
+            ),
+        }
+    )
     if ck is not None:
         started = time.perf_counter()
         theirs = _theirs(ck, frame, "DawidSkene")
         ck_time = time.perf_counter() - started
-        rows.append({"implementation": "crowd-kit DawidSkene(n_iter=100).fit_predict", "seconds": ck_time,
-                     "iterations": float("nan"), "accuracy": _accuracy(theirs, truth)})
+        rows.append(
+            {
+                "implementation": "crowd-kit DawidSkene(n_iter=100).fit_predict",
+                "seconds": ck_time,
+                "iterations": float("nan"),
+                "accuracy": _accuracy(theirs, truth),
+            }
+        )
     _print(rows)
     if ck is not None:
-        print(f"\nspeed-up of labelaudit's Dawid-Skene over crowd-kit's: {ck_time / ours_time:.1f}x "
-              f"(accuracy difference {rows[0]['accuracy'] - rows[-1]['accuracy']:+.4f})")
+        print(
+            f"\nspeed-up of labelaudit's Dawid-Skene over crowd-kit's: {ck_time / ours_time:.1f}x "
+            f"(accuracy difference {rows[0]['accuracy'] - rows[-1]['accuracy']:+.4f})"
+        )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--small", action="store_true", help="quick run: 100k annotations, no GLAD on synthetic")
+    parser.add_argument(
+        "--small", action="store_true", help="quick run: 100k annotations, no GLAD on synthetic"
+    )
     parser.add_argument("--only", choices=("accuracy", "probs", "speed"), help="run one table")
     args, _ = parser.parse_known_args()
     ck = _crowdkit()
     try:
         import psutil
 
-        print(f"machine: {psutil.cpu_count(logical=True)} cpus, "
-              f"{psutil.virtual_memory().total / 2**30:.0f} GiB; load {os.getloadavg()[0]:.1f}")
+        print(
+            f"machine: {psutil.cpu_count(logical=True)} cpus, "
+            f"{psutil.virtual_memory().total / 2**30:.0f} GiB; load {os.getloadavg()[0]:.1f}"
+        )
     except ImportError:
         pass
     if args.only in (None, "accuracy"):

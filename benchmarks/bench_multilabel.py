@@ -28,11 +28,16 @@ import numpy as np
 
 from labelaudit.core import multilabel as ml
 
-DATA = Path(os.environ.get("LABELAUDIT_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")) / "multilabel"
+DATA = (
+    Path(os.environ.get("LABELAUDIT_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+    / "multilabel"
+)
 SETS = ("emotions", "scene")
 
 
-def synthetic(n: int, k: int, *, seed: int = 0, noise: float = 0.05) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def synthetic(
+    n: int, k: int, *, seed: int = 0, noise: float = 0.05
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Tags with class priors in [0.05, 0.6], noisy sigmoid-like probabilities, and a tag-flip rate up to
     ``noise`` per class.  Returns (given tags, pred_probs float32, true tags)."""
     rng = np.random.default_rng(seed)
@@ -100,13 +105,17 @@ def quality_table() -> None:
         rows.append(("labelaudit defaults", ours.is_issue, ours.quality, ""))
         same = ""
         if ref_mask is not None:
-            equal = np.array_equal(compat.is_issue, ref_mask) and np.allclose(compat.quality, ref_score, atol=1e-6)
+            equal = np.array_equal(compat.is_issue, ref_mask) and np.allclose(
+                compat.quality, ref_score, atol=1e-6
+            )
             same = "yes" if equal else "NO"
         rows.append(('labelaudit compat="cleanlab"', compat.is_issue, compat.quality, same))
         for label, mask, score, flag in rows:
             p, r, f1 = _prf(wrong, mask)
             ap = average_precision_score(wrong, -score)
-            print(f"{name:<9} {label:<28} {int(mask.sum()):>7d} {p:6.3f} {r:6.3f} {f1:6.3f} {ap:6.3f}  {flag}")
+            print(
+                f"{name:<9} {label:<28} {int(mask.sum()):>7d} {p:6.3f} {r:6.3f} {f1:6.3f} {ap:6.3f}  {flag}"
+            )
 
 
 def speed_table(n: int, k: int, repeat: int) -> None:
@@ -130,8 +139,10 @@ def speed_table(n: int, k: int, repeat: int) -> None:
     t_ref = m_ref = None
     if find_label_issues is not None:
         t_ref, m_ref = _best(lambda: find_label_issues(lists, probs), 1 if n >= 50_000 else repeat)
-    print(f"\nTable 2: find_label_issues speed on {n:,} x {k} (float32 probabilities; JIT warm-up {jit:.1f} s, "
-          f"not timed; {os.cpu_count()} CPUs)")
+    print(
+        f"\nTable 2: find_label_issues speed on {n:,} x {k} (float32 probabilities; JIT warm-up {jit:.1f} s, "
+        f"not timed; {os.cpu_count()} CPUs)"
+    )
     header = f"{'implementation':<44} {'seconds':>8} {'flagged':>8} {'speed-up':>9}"
     print(header)
     print("-" * len(header))
@@ -142,17 +153,25 @@ def speed_table(n: int, k: int, repeat: int) -> None:
         print(f"{label:<44} {seconds:8.3f} {flagged} {ratio} {extra}")
 
     if t_ref is not None:
-        print(f"{'cleanlab 2.9 find_label_issues (lists)':<44} {t_ref:8.3f} {int(m_ref.sum()):>8d} {'1.0x':>9}")
+        print(
+            f"{'cleanlab 2.9 find_label_issues (lists)':<44} {t_ref:8.3f} {int(m_ref.sum()):>8d} {'1.0x':>9}"
+        )
     row("labelaudit defaults (tag matrix)", t_ours, m_ours)
     row("labelaudit defaults (same lists)", t_lists, None)
-    same = "" if m_ref is None else ("(= cleanlab)" if np.array_equal(m_compat, m_ref) else "(DIFFERS from cleanlab)")
+    same = (
+        ""
+        if m_ref is None
+        else ("(= cleanlab)" if np.array_equal(m_compat, m_ref) else "(DIFFERS from cleanlab)")
+    )
     row('labelaudit compat="cleanlab" (tag matrix)', t_compat, m_compat, same)
     row("labelaudit quality scores, defaults", t_scores, None)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--small", action="store_true", help="speed table on 20,000 x 20 instead of 100,000 x 20")
+    parser.add_argument(
+        "--small", action="store_true", help="speed table on 20,000 x 20 instead of 100,000 x 20"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="timing repetitions (best is reported)")
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--skip-quality", action="store_true")

@@ -79,11 +79,16 @@ def main() -> None:
     started = time.perf_counter()
     write_parquet(data, opts.rows, opts.classes)
     matrix_mb = opts.rows * opts.classes * 4 / 2**20
-    print(f"{data}: {opts.rows:,} x {opts.classes} float32 ({matrix_mb:,.0f} MiB of probabilities, "
-          f"{data.stat().st_size / 2**20:,.0f} MiB on disk), written in {time.perf_counter() - started:.1f}s")
+    print(
+        f"{data}: {opts.rows:,} x {opts.classes} float32 ({matrix_mb:,.0f} MiB of probabilities, "
+        f"{data.stat().st_size / 2**20:,.0f} MiB on disk), written in {time.perf_counter() - started:.1f}s"
+    )
     print(f"{'mode':<28} {'wall s':>8} {'peak RSS MiB':>14}")
     reports = {}
-    for name, extra in (("in memory", []), (f"--chunk-rows {opts.chunk_rows}", ["--chunk-rows", str(opts.chunk_rows)])):
+    for name, extra in (
+        ("in memory", []),
+        (f"--chunk-rows {opts.chunk_rows}", ["--chunk-rows", str(opts.chunk_rows)]),
+    ):
         out = workdir / f"report-{len(extra)}.parquet"
         wall, rss = run_scan(["scan", str(data), "-q", "-o", str(out), *extra])
         reports[name] = out

@@ -7,7 +7,13 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-SCRIPTS = ["bench_confident.py", "paper_agreement.py", "bench_multilabel.py", "bench_aggregate.py", "bench_streaming.py"]
+SCRIPTS = [
+    "bench_confident.py",
+    "paper_agreement.py",
+    "bench_multilabel.py",
+    "bench_aggregate.py",
+    "bench_streaming.py",
+]
 
 
 def main() -> int:

@@ -23,8 +23,13 @@ class CliResult:
     stdout_bytes: bytes
 
 
-def run_cli(*args: str, input: bytes | str | None = None, cwd: Path | None = None,
-            env: dict[str, str] | None = None, timeout: float = 300) -> CliResult:
+def run_cli(
+    *args: str,
+    input: bytes | str | None = None,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 300,
+) -> CliResult:
     """Run `python -m labelaudit ARGS` in a subprocess, the way a user would."""
     if isinstance(input, str):
         input = input.encode()

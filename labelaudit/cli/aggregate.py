@@ -45,8 +45,10 @@ def _file_format(path: str, option: str) -> str:
     try:
         return output_format_for(path, None)
     except UsageError:
-        raise UsageError(f"{option} {path}: cannot tell the format from the extension "
-                         "(.csv, .jsonl, .json, .parquet, .txt)") from None
+        raise UsageError(
+            f"{option} {path}: cannot tell the format from the extension "
+            "(.csv, .jsonl, .json, .parquet, .txt)"
+        ) from None
 
 
 def _load_probabilities(path: str, ann: Any, item_col: str, prob_cols: str) -> tuple[Any, Any]:
@@ -69,17 +71,22 @@ def _load_probabilities(path: str, ann: Any, item_col: str, prob_cols: str) -> t
 def aggregate(
     data: str = typer.Argument(..., help="Annotations: .csv, .tsv, .parquet, .jsonl, or - for stdin."),
     item_col: str = typer.Option("item", "--item-col", help="Column identifying the item (also in --probs)."),
-    annotator_col: str = typer.Option("annotator", "--annotator-col", help="Column identifying the annotator."),
+    annotator_col: str = typer.Option(
+        "annotator", "--annotator-col", help="Column identifying the annotator."
+    ),
     label_col: str = typer.Option("label", "--label-col", help="Column with the annotator's label."),
     wide: bool = typer.Option(
         False, "--wide", help="One row per item and one column per annotator (blank = not labelled)."
     ),
     method: str = typer.Option(
-        "auto", "--method",
+        "auto",
+        "--method",
         help="auto, majority, wawa, dawid-skene, one-coin, crowdlab (auto: crowdlab with --probs, else dawid-skene).",
     ),
     probs: str | None = typer.Option(
-        None, "--probs", help="Out-of-fold model probabilities: a table with --item-col and p_<class> columns."
+        None,
+        "--probs",
+        help="Out-of-fold model probabilities: a table with --item-col and p_<class> columns.",
     ),
     prob_cols: str = typer.Option("p_*", "--prob-cols", help="Glob of the probability columns in --probs."),
     input_format: str | None = typer.Option(
@@ -87,21 +94,36 @@ def aggregate(
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the tie rule (a hash of seed and item id)."),
     max_iter: int = typer.Option(100, "--max-iter", help="Dawid-Skene: maximum EM iterations."),
-    tol: float = typer.Option(1e-7, "--tol", help="Dawid-Skene: stop when the objective changes less than this "
-                              "per annotation."),
-    smoothing: float = typer.Option(0.5, "--smoothing", help="Dawid-Skene: Dirichlet pseudo-count per "
-                                    "confusion-matrix cell."),
-    diagonal: float = typer.Option(1.0, "--diagonal", help="Dawid-Skene: extra pseudo-count on the diagonal."),
-    audit: bool = typer.Option(False, "--audit", help="Flag individual annotations that are probably wrong."),
-    audit_out: str | None = typer.Option(None, "--audit-out", help="Write the per-annotation audit here "
-                                         "(implies --audit)."),
-    annotators_out: str | None = typer.Option(None, "--annotators-out", help="Write per-annotator quality here."),
-    top: int = typer.Option(20, "--top", min=0, help="Items (and annotators) to show in the terminal tables."),
-    output: str | None = typer.Option(None, "-o", "--output", help="Write the per-item report here (- for stdout)."),
-    fmt: str | None = typer.Option(
-        None, "--format", help="Report format: table, csv, jsonl, json, parquet (default: from -o's extension)."
+    tol: float = typer.Option(
+        1e-7, "--tol", help="Dawid-Skene: stop when the objective changes less than this per annotation."
     ),
-    summary_path: str | None = typer.Option(None, "--summary", help="Write the summary (and annotators) as JSON."),
+    smoothing: float = typer.Option(
+        0.5, "--smoothing", help="Dawid-Skene: Dirichlet pseudo-count per confusion-matrix cell."
+    ),
+    diagonal: float = typer.Option(
+        1.0, "--diagonal", help="Dawid-Skene: extra pseudo-count on the diagonal."
+    ),
+    audit: bool = typer.Option(False, "--audit", help="Flag individual annotations that are probably wrong."),
+    audit_out: str | None = typer.Option(
+        None, "--audit-out", help="Write the per-annotation audit here (implies --audit)."
+    ),
+    annotators_out: str | None = typer.Option(
+        None, "--annotators-out", help="Write per-annotator quality here."
+    ),
+    top: int = typer.Option(
+        20, "--top", min=0, help="Items (and annotators) to show in the terminal tables."
+    ),
+    output: str | None = typer.Option(
+        None, "-o", "--output", help="Write the per-item report here (- for stdout)."
+    ),
+    fmt: str | None = typer.Option(
+        None,
+        "--format",
+        help="Report format: table, csv, jsonl, json, parquet (default: from -o's extension).",
+    ),
+    summary_path: str | None = typer.Option(
+        None, "--summary", help="Write the summary (and annotators) as JSON."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
 ) -> None:
     """Consensus labels and annotator quality from several annotators per item."""
@@ -111,8 +133,16 @@ def aggregate(
 
     started = time.perf_counter()
     # --- everything that can be checked without reading data
-    check_parameters(method=method, seed=seed, max_iter=max_iter, tol=tol, smoothing=smoothing,
-                     diagonal=diagonal, prior_smoothing=1.0, has_probs=probs is not None)
+    check_parameters(
+        method=method,
+        seed=seed,
+        max_iter=max_iter,
+        tol=tol,
+        smoothing=smoothing,
+        diagonal=diagonal,
+        prior_smoothing=1.0,
+        has_probs=probs is not None,
+    )
     out_fmt = output_format_for(output, fmt) if (output is not None or fmt is not None) else None
     annotators_fmt = _file_format(annotators_out, "--annotators-out") if annotators_out else None
     audit_fmt = _file_format(audit_out, "--audit-out") if audit_out else None
@@ -140,13 +170,22 @@ def aggregate(
     if wide:
         ann = Annotations.from_wide(frame, item_col=item_col, source=source)
     else:
-        ann = Annotations.from_long(frame, item_col=item_col, annotator_col=annotator_col, label_col=label_col,
-                                    source=source)
+        ann = Annotations.from_long(
+            frame, item_col=item_col, annotator_col=annotator_col, label_col=label_col, source=source
+        )
     pred_probs = None
     if probs is not None:
         ann, pred_probs = _load_probabilities(probs, ann, item_col, prob_cols)
-    result = run_aggregate(ann, method=method, pred_probs=pred_probs, seed=seed, max_iter=max_iter, tol=tol,
-                           smoothing=smoothing, diagonal=diagonal)
+    result = run_aggregate(
+        ann,
+        method=method,
+        pred_probs=pred_probs,
+        seed=seed,
+        max_iter=max_iter,
+        tol=tol,
+        smoothing=smoothing,
+        diagonal=diagonal,
+    )
     summary = result.summary
     audit_frame = None
     if audit:
@@ -156,7 +195,7 @@ def aggregate(
             warnings.simplefilter("ignore", RuntimeWarning)
             audit_frame = audit_annotations(result)
         flagged = int(audit_frame["is_label_issue"].sum())
-        per_annotator = (audit_frame.groupby("annotator", sort=True)["is_label_issue"].sum())
+        per_annotator = audit_frame.groupby("annotator", sort=True)["is_label_issue"].sum()
         summary["audit"] = {
             "num_annotations": len(audit_frame),
             "num_issues": flagged,
@@ -166,28 +205,62 @@ def aggregate(
         }
 
     parameters = {
-        "input": source, "wide": wide, "item_col": item_col, "annotator_col": None if wide else annotator_col,
-        "label_col": None if wide else label_col, "method": method, "probs": probs, "prob_cols": prob_cols,
-        "seed": seed, "max_iter": max_iter, "tol": tol, "smoothing": smoothing, "diagonal": diagonal,
+        "input": source,
+        "wide": wide,
+        "item_col": item_col,
+        "annotator_col": None if wide else annotator_col,
+        "label_col": None if wide else label_col,
+        "method": method,
+        "probs": probs,
+        "prob_cols": prob_cols,
+        "seed": seed,
+        "max_iter": max_iter,
+        "tol": tol,
+        "smoothing": smoothing,
+        "diagonal": diagonal,
         "audit": audit,
     }
     versions = library_versions()
     items_summary = {k: v for k, v in summary.items() if k != "annotators"}
-    metadata = {"schema": REPORT_SCHEMA, "parameters": parameters, "versions": versions, "summary": items_summary}
+    metadata = {
+        "schema": REPORT_SCHEMA,
+        "parameters": parameters,
+        "versions": versions,
+        "summary": items_summary,
+    }
 
     # --- write
     from labelaudit.io.writers import write_frame, write_json
 
     if summary_path is not None:
-        write_json({"schema": "labelaudit.aggregate.summary/1", "parameters": parameters, "versions": versions,
-                    **summary}, summary_path)
+        write_json(
+            {
+                "schema": "labelaudit.aggregate.summary/1",
+                "parameters": parameters,
+                "versions": versions,
+                **summary,
+            },
+            summary_path,
+        )
     if annotators_out is not None and annotators_fmt is not None:
-        write_frame(result.annotators, annotators_out, annotators_fmt,
-                    metadata={"schema": ANNOTATORS_SCHEMA, "parameters": parameters, "versions": versions})
+        write_frame(
+            result.annotators,
+            annotators_out,
+            annotators_fmt,
+            metadata={"schema": ANNOTATORS_SCHEMA, "parameters": parameters, "versions": versions},
+        )
     if audit_out is not None and audit_frame is not None and audit_fmt is not None:
-        write_frame(audit_frame, audit_out, audit_fmt,
-                    metadata={"schema": AUDIT_SCHEMA, "parameters": parameters, "versions": versions,
-                              "summary": summary.get("audit")})
+        write_frame(
+            audit_frame,
+            audit_out,
+            audit_fmt,
+            metadata={
+                "schema": AUDIT_SCHEMA,
+                "parameters": parameters,
+                "versions": versions,
+                "summary": summary.get("audit"),
+            },
+        )
     if out_fmt is not None:
         write_frame(result.items, output, out_fmt, metadata=metadata)
 
@@ -202,4 +275,6 @@ def aggregate(
         console.print(annotators_table(result.annotators, top=min(top, 5)))
     print_aggregate_summary(console, summary)
     if output is not None and output != "-":
-        console.print(f"report: {output} ({len(result.items)} items)   [{time.perf_counter() - started:.1f}s]")
+        console.print(
+            f"report: {output} ({len(result.items)} items)   [{time.perf_counter() - started:.1f}s]"
+        )

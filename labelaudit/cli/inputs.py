@@ -66,7 +66,9 @@ def match_columns(frame: pd.DataFrame, pattern: str, source: str, option: str) -
     return columns, names
 
 
-def numeric_matrix(frame: pd.DataFrame, columns: Sequence[str], source: str, *, row_offset: int = 0) -> np.ndarray:
+def numeric_matrix(
+    frame: pd.DataFrame, columns: Sequence[str], source: str, *, row_offset: int = 0
+) -> np.ndarray:
     """The named columns as one float C-contiguous matrix; non-numeric or missing values name row and column."""
     for column in columns:
         series = frame[column]
@@ -89,7 +91,9 @@ def numeric_matrix(frame: pd.DataFrame, columns: Sequence[str], source: str, *, 
     if not finite.all():
         row, k = np.argwhere(~finite)[0]
         what = "missing" if np.isnan(matrix[row, k]) else "infinite"
-        raise InvalidProbabilitiesError(f"{source}: column {columns[k]!r} row {int(row) + row_offset}: value is {what}")
+        raise InvalidProbabilitiesError(
+            f"{source}: column {columns[k]!r} row {int(row) + row_offset}: value is {what}"
+        )
     negative = matrix < 0
     if negative.any():
         row, k = np.argwhere(negative)[0]
@@ -118,7 +122,9 @@ def load_probabilities(
     if probs_path.lower().endswith(".npy"):
         array = read_npy(probs_path)
         if array.ndim != 2:
-            raise InvalidProbabilitiesError(f"{probs_path}: expected a 2-D array (rows x classes), got shape {array.shape}")
+            raise InvalidProbabilitiesError(
+                f"{probs_path}: expected a 2-D array (rows x classes), got shape {array.shape}"
+            )
         if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
             raise InvalidProbabilitiesError(f"{probs_path}: array of {array.dtype} is not numeric")
         if len(array) != len(frame):
@@ -129,11 +135,15 @@ def load_probabilities(
         bad = ~np.isfinite(array)
         if bad.any():
             row, k = np.argwhere(bad)[0]
-            raise InvalidProbabilitiesError(f"{probs_path}: row {int(row)} column {int(k)}: value is not finite")
+            raise InvalidProbabilitiesError(
+                f"{probs_path}: row {int(row)} column {int(k)}: value is not finite"
+            )
         num_classes = array.shape[1]
         if class_names is not None:
             if len(class_names) != num_classes:
-                raise UsageError(f"--classes names {len(class_names)} classes but {probs_path} has {num_classes} columns")
+                raise UsageError(
+                    f"--classes names {len(class_names)} classes but {probs_path} has {num_classes} columns"
+                )
             names = list(class_names)
         else:
             names = [str(k) for k in range(num_classes)]
@@ -147,7 +157,9 @@ def load_probabilities(
         keys = table[id_col].astype(str)
         duplicated = keys.duplicated()
         if duplicated.any():
-            raise InputError(f"{probs_path}: id {keys[duplicated].iloc[0]!r} appears more than once in {id_col!r}")
+            raise InputError(
+                f"{probs_path}: id {keys[duplicated].iloc[0]!r} appears more than once in {id_col!r}"
+            )
         position = pd.Index(keys).get_indexer(frame[id_col].astype(str))
         missing = position < 0
         if missing.any():
@@ -158,7 +170,9 @@ def load_probabilities(
             )
         table = table.iloc[position].reset_index(drop=True)
     elif len(table) != len(frame):
-        raise InputError(f"{probs_path}: has {len(table)} rows but {data_name} has {len(frame)} (use --id-col to join)")
+        raise InputError(
+            f"{probs_path}: has {len(table)} rows but {data_name} has {len(frame)} (use --id-col to join)"
+        )
     return Probabilities(numeric_matrix(table, columns, probs_path), names, columns, probs_path)
 
 
@@ -186,7 +200,9 @@ def _is_integer_like(series: pd.Series) -> bool:
     return False
 
 
-def encode_labels(series: pd.Series, class_names: list[str], source: str, column: str) -> tuple[np.ndarray, list[str]]:
+def encode_labels(
+    series: pd.Series, class_names: list[str], source: str, column: str
+) -> tuple[np.ndarray, list[str]]:
     """Label indices into ``class_names``.
 
     String labels are matched to class names. Integer labels are matched to class names when every class name

@@ -99,14 +99,23 @@ def run_single_label(frame: Any, opts: ScanOptions) -> ScanResult:
         )
         quality = label_quality_scores(labels, pred_probs, method=opts.score)
         suggested = predicted_labels(pred_probs)
-        summary = dataset_summary(labels, pred_probs, class_names=class_names, compat=opts.compat, issues=issues)
+        summary = dataset_summary(
+            labels, pred_probs, class_names=class_names, compat=opts.compat, issues=issues
+        )
 
     id_values = ids.astype(str).to_numpy() if ids is not None else None
     return single_label_result(labels, suggested, quality, issues, class_names, id_values, summary)
 
 
-def single_label_result(labels: Any, suggested: Any, quality: Any, issues: Any, class_names: list[str],
-                        ids: Any, summary: dict[str, Any]) -> ScanResult:
+def single_label_result(
+    labels: Any,
+    suggested: Any,
+    quality: Any,
+    issues: Any,
+    class_names: list[str],
+    ids: Any,
+    summary: dict[str, Any],
+) -> ScanResult:
     """The ``labelaudit.scan/1`` report of every single-label engine (in memory, streaming, dask)."""
     import numpy as np
     import pandas as pd
@@ -122,8 +131,15 @@ def single_label_result(labels: Any, suggested: Any, quality: Any, issues: Any, 
     report["label_quality"] = np.asarray(quality, dtype=np.float64)
     report["is_label_issue"] = np.asarray(issues, dtype=bool)
     report["rank"] = rank_issues(quality).astype(np.int64)
-    columns = ["rank", "row", *(["id"] if ids is not None else []), "given_label", "suggested_label",
-               "label_quality", "is_label_issue"]
+    columns = [
+        "rank",
+        "row",
+        *(["id"] if ids is not None else []),
+        "given_label",
+        "suggested_label",
+        "label_quality",
+        "is_label_issue",
+    ]
     return ScanResult(report, summary, columns)
 
 
@@ -145,8 +161,14 @@ def _check_choices(opts: ScanOptions) -> None:
         raise UsageError(f"--score must be one of {', '.join(SCORE_METHODS)}, not {opts.score!r}")
 
 
-def _gate(summary: dict[str, Any], *, max_issues: int | None, max_issue_rate: float | None,
-          min_health: float | None, new_issues: int) -> list[str]:
+def _gate(
+    summary: dict[str, Any],
+    *,
+    max_issues: int | None,
+    max_issue_rate: float | None,
+    min_health: float | None,
+    new_issues: int,
+) -> list[str]:
     failures = []
     n = max(int(summary.get("num_examples", 0)), 1)
     if max_issues is not None and new_issues > max_issues:
@@ -170,7 +192,11 @@ def _baseline_keys(path: str, key: str) -> set[str]:
     if not file.is_file():
         raise ConfigError(f"{path}: baseline file not found")
     if file.suffix.lower() in (".txt", ""):
-        return {line.strip() for line in file.read_text().splitlines() if line.strip() and not line.startswith("#")}
+        return {
+            line.strip()
+            for line in file.read_text().splitlines()
+            if line.strip() and not line.startswith("#")
+        }
     try:
         frame = read_table(path)
     except Exception as exc:
@@ -187,12 +213,18 @@ def scan(
     data: str = typer.Argument(..., help="Labelled table: .csv, .tsv, .parquet, .jsonl, or - for stdin."),
     label_col: str = typer.Option("label", "--label-col", help="Column with the given labels."),
     prob_cols: str = typer.Option(
-        "p_*", "--prob-cols", help="Glob of probability columns; the class is the name without the glob's prefix."
+        "p_*",
+        "--prob-cols",
+        help="Glob of probability columns; the class is the name without the glob's prefix.",
     ),
     probs: str | None = typer.Option(
-        None, "--probs", help="Probabilities in a separate file: .npy (by row) or a table (by row, or on --id-col)."
+        None,
+        "--probs",
+        help="Probabilities in a separate file: .npy (by row) or a table (by row, or on --id-col).",
     ),
-    id_col: str | None = typer.Option(None, "--id-col", help="Column identifying rows (reported; joins --probs)."),
+    id_col: str | None = typer.Option(
+        None, "--id-col", help="Column identifying rows (reported; joins --probs)."
+    ),
     classes: str | None = typer.Option(
         None, "--classes", help="Comma-separated class names of the --probs .npy columns, in order."
     ),
@@ -200,52 +232,81 @@ def scan(
         None, "--input-format", help="Force the input format: csv, tsv, parquet, jsonl."
     ),
     method: str = typer.Option(
-        "prune_by_noise_rate", "--method", help="How to flag issues (filter_by): prune_by_noise_rate, "
-        "prune_by_class, both, confident_learning, predicted_neq_given, low_self_confidence, low_normalized_margin."
+        "prune_by_noise_rate",
+        "--method",
+        help="How to flag issues (filter_by): prune_by_noise_rate, "
+        "prune_by_class, both, confident_learning, predicted_neq_given, low_self_confidence, low_normalized_margin.",
     ),
     score: str = typer.Option(
-        "self_confidence", "--score",
+        "self_confidence",
+        "--score",
         help="Label-quality score: self_confidence, normalized_margin, confidence_weighted_entropy.",
     ),
-    compat: str = typer.Option("paper", "--compat", help="paper (Northcutt et al. 2021) or cleanlab (cleanlab 2.9)."),
+    compat: str = typer.Option(
+        "paper", "--compat", help="paper (Northcutt et al. 2021) or cleanlab (cleanlab 2.9)."
+    ),
     frac_noise: float = typer.Option(1.0, "--frac-noise", help="Flag this fraction of the estimated issues."),
     normalize: bool = typer.Option(False, "--normalize", help="Rescale rows that do not sum to 1."),
-    multi_label: bool = typer.Option(False, "--multi-label", help="Each row has a set of tags (see --label-sep)."),
-    label_sep: str = typer.Option(",", "--label-sep", help="Multi-label: separator of tags in the label column."),
+    multi_label: bool = typer.Option(
+        False, "--multi-label", help="Each row has a set of tags (see --label-sep)."
+    ),
+    label_sep: str = typer.Option(
+        ",", "--label-sep", help="Multi-label: separator of tags in the label column."
+    ),
     label_cols: str | None = typer.Option(
         None, "--label-cols", help="Multi-label: glob of 0/1 columns, one per class (instead of --label-col)."
     ),
     aggregate: str = typer.Option(
-        "ema", "--aggregate", help="Multi-label: per-example score from per-class scores: ema, softmin, min, mean."
+        "ema",
+        "--aggregate",
+        help="Multi-label: per-example score from per-class scores: ema, softmin, min, mean.",
     ),
     top: int = typer.Option(20, "--top", min=0, help="Rows to show in the terminal table."),
-    output: str | None = typer.Option(None, "-o", "--output", help="Write the full report here (- for stdout)."),
+    output: str | None = typer.Option(
+        None, "-o", "--output", help="Write the full report here (- for stdout)."
+    ),
     fmt: str | None = typer.Option(
-        None, "--format", help="Report format: table, csv, jsonl, json, parquet (default: from -o's extension)."
+        None,
+        "--format",
+        help="Report format: table, csv, jsonl, json, parquet (default: from -o's extension).",
     ),
     sort: str = typer.Option("row", "--sort", help="Report row order: row (input order) or rank."),
     issues_only: bool = typer.Option(False, "--issues-only", help="Write only the rows flagged as issues."),
-    summary_path: str | None = typer.Option(None, "--summary", help="Write the dataset summary as JSON here."),
+    summary_path: str | None = typer.Option(
+        None, "--summary", help="Write the dataset summary as JSON here."
+    ),
     html_path: str | None = typer.Option(None, "--html", help="Write a self-contained HTML report here."),
-    max_issues: int | None = typer.Option(None, "--max-issues", help="Gate: exit 1 if more issues than this."),
+    max_issues: int | None = typer.Option(
+        None, "--max-issues", help="Gate: exit 1 if more issues than this."
+    ),
     max_issue_rate: float | None = typer.Option(
         None, "--max-issue-rate", help="Gate: exit 1 if the share of flagged rows exceeds this."
     ),
-    min_health: float | None = typer.Option(None, "--min-health", help="Gate: exit 1 if the health score is lower."),
+    min_health: float | None = typer.Option(
+        None, "--min-health", help="Gate: exit 1 if the health score is lower."
+    ),
     baseline: str | None = typer.Option(
-        None, "--baseline", help="Accepted findings (a previous report, or ids/rows one per line): not counted by the gate."
+        None,
+        "--baseline",
+        help="Accepted findings (a previous report, or ids/rows one per line): not counted by the gate.",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
     chunk_rows: int | None = typer.Option(
-        None, "--chunk-rows", help="Stream a CSV/TSV/Parquet file this many rows at a time (several passes, "
+        None,
+        "--chunk-rows",
+        help="Stream a CSV/TSV/Parquet file this many rows at a time (several passes, "
         "memory independent of N x K; compat paper; not with --probs or the low_* methods).",
     ),
     engine: str = typer.Option(
-        "local", "--engine", help="local, or dask: DATA is a Parquet file, a directory of .parquet files or a glob, "
+        "local",
+        "--engine",
+        help="local, or dask: DATA is a Parquet file, a directory of .parquet files or a glob, "
         "scanned partition by partition with dask (needs the dask extra; same results; see docs/dask.md).",
     ),
     dask_scheduler: str | None = typer.Option(
-        None, "--dask-scheduler", help="--engine dask: address of a dask.distributed scheduler to run on "
+        None,
+        "--dask-scheduler",
+        help="--engine dask: address of a dask.distributed scheduler to run on "
         "(default: dask's local scheduler).",
     ),
 ) -> None:
@@ -290,7 +351,9 @@ def scan(
     if dask_scheduler is not None and engine != "dask":
         raise UsageError("--dask-scheduler needs --engine dask")
     if engine == "dask" and chunk_rows is not None:
-        raise UsageError("--chunk-rows is for --engine local; --engine dask reads one Parquet row group at a time")
+        raise UsageError(
+            "--chunk-rows is for --engine local; --engine dask reads one Parquet row group at a time"
+        )
     accepted = _baseline_keys(baseline, "id" if id_col else "row") if baseline else set()
 
     if engine == "dask":
@@ -312,8 +375,19 @@ def scan(
         else:
             result = run_single_label(frame, opts)
 
-    _emit(result, opts, output=output, out_fmt=out_fmt, sort=sort, issues_only=issues_only,
-          summary_path=summary_path, html_path=html_path, top=top, quiet=quiet, started=started)
+    _emit(
+        result,
+        opts,
+        output=output,
+        out_fmt=out_fmt,
+        sort=sort,
+        issues_only=issues_only,
+        summary_path=summary_path,
+        html_path=html_path,
+        top=top,
+        quiet=quiet,
+        started=started,
+    )
 
     issues = result.report["is_label_issue"].to_numpy()
     if accepted:
@@ -323,15 +397,31 @@ def scan(
         new_issues = int((issues & ~np.isin(keys, list(accepted))).sum())
     else:
         new_issues = int(issues.sum())
-    failures = _gate(result.summary, max_issues=max_issues, max_issue_rate=max_issue_rate,
-                     min_health=min_health, new_issues=new_issues)
+    failures = _gate(
+        result.summary,
+        max_issues=max_issues,
+        max_issue_rate=max_issue_rate,
+        min_health=min_health,
+        new_issues=new_issues,
+    )
     if failures:
         raise GateFailed("gate failed: " + "; ".join(failures))
 
 
-def _emit(result: ScanResult, opts: ScanOptions, *, output: str | None, out_fmt: str | None, sort: str,
-          issues_only: bool, summary_path: str | None, html_path: str | None, top: int, quiet: bool,
-          started: float) -> None:
+def _emit(
+    result: ScanResult,
+    opts: ScanOptions,
+    *,
+    output: str | None,
+    out_fmt: str | None,
+    sort: str,
+    issues_only: bool,
+    summary_path: str | None,
+    html_path: str | None,
+    top: int,
+    quiet: bool,
+    started: float,
+) -> None:
     from labelaudit.cli.console import stderr_console
     from labelaudit.io.writers import write_frame, write_json, write_text
     from labelaudit.report.table import issues_table, print_scan_summary
@@ -351,21 +441,40 @@ def _emit(result: ScanResult, opts: ScanOptions, *, output: str | None, out_fmt:
         **result.extra_metadata,
     }
     if summary_path is not None:
-        write_json({"schema": result.schema.replace("/", ".summary/"), **result.summary,
-                    "parameters": parameters, "versions": metadata["versions"]}, summary_path)
+        write_json(
+            {
+                "schema": result.schema.replace("/", ".summary/"),
+                **result.summary,
+                "parameters": parameters,
+                "versions": metadata["versions"],
+            },
+            summary_path,
+        )
     if html_path is not None:
         from labelaudit.report.html import render_html
 
-        write_text(render_html(result.report, result.summary, metadata, table_columns=result.table_columns,
-                               title="labelaudit scan", top=max(top, 100)), html_path)
+        write_text(
+            render_html(
+                result.report,
+                result.summary,
+                metadata,
+                table_columns=result.table_columns,
+                title="labelaudit scan",
+                top=max(top, 100),
+            ),
+            html_path,
+        )
     if out_fmt is not None:
         write_frame(report, output, out_fmt, metadata=metadata)
     if quiet:
         return
     console = stderr_console()
     if top > 0:
-        console.print(issues_table(result.report, result.table_columns, top=top,
-                                   title=f"Most suspicious rows (top {top})"))
+        console.print(
+            issues_table(
+                result.report, result.table_columns, top=top, title=f"Most suspicious rows (top {top})"
+            )
+        )
     print_scan_summary(console, result.summary)
     if output is not None and output != "-":
         console.print(f"report: {output} ({len(report)} rows)   [{time.perf_counter() - started:.1f}s]")

@@ -89,13 +89,16 @@ def _placeholder(names: list[str]) -> bool:
 # --------------------------------------------------------------------------------------
 
 
-def _tags_from_columns(frame: pd.DataFrame, opts: ScanOptions, class_names: list[str],
-                       source: str) -> tuple[np.ndarray, list[str]]:
+def _tags_from_columns(
+    frame: pd.DataFrame, opts: ScanOptions, class_names: list[str], source: str
+) -> tuple[np.ndarray, list[str]]:
     from labelaudit.cli.inputs import match_columns
 
     columns, names = match_columns(frame, opts.label_cols, source, "--label-cols")
     if _placeholder(class_names) and not set(names) <= set(class_names) and len(names) == len(class_names):
-        class_names = list(names)  # --probs .npy without --classes: the label columns name the classes, in order
+        class_names = list(
+            names
+        )  # --probs .npy without --classes: the label columns name the classes, in order
     lookup = {name: k for k, name in enumerate(class_names)}
     for column, name in zip(columns, names, strict=True):
         if name not in lookup:
@@ -113,7 +116,11 @@ def _tags_from_columns(frame: pd.DataFrame, opts: ScanOptions, class_names: list
         if pd.api.types.is_bool_dtype(series):
             values = series.to_numpy(dtype=bool)
         else:
-            numeric = pd.to_numeric(series, errors="coerce") if not pd.api.types.is_numeric_dtype(series) else series
+            numeric = (
+                pd.to_numeric(series, errors="coerce")
+                if not pd.api.types.is_numeric_dtype(series)
+                else series
+            )
             as_float = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
             bad = ~((as_float == 0) | (as_float == 1))
             if bad.any():
@@ -128,8 +135,9 @@ def _tags_from_columns(frame: pd.DataFrame, opts: ScanOptions, class_names: list
     return tags, class_names
 
 
-def _tags_from_label_column(frame: pd.DataFrame, opts: ScanOptions, class_names: list[str], source: str,
-                            fmt: str) -> tuple[np.ndarray, list[str]]:
+def _tags_from_label_column(
+    frame: pd.DataFrame, opts: ScanOptions, class_names: list[str], source: str, fmt: str
+) -> tuple[np.ndarray, list[str]]:
     from labelaudit.cli.inputs import require_column
 
     series = require_column(frame, opts.label_col, source, "--label-col")
@@ -170,7 +178,9 @@ def _tags_from_label_column(frame: pd.DataFrame, opts: ScanOptions, class_names:
             f"{source}: column {opts.label_col!r} has no tags in any row "
             f"(wrong --label-col, or --label-sep {sep!r}?)"
         )
-    text_tags = [_as_text(t) if not (fl and _is_int(t)) else str(int(t)) for t, fl in zip(tags, from_list, strict=True)]
+    text_tags = [
+        _as_text(t) if not (fl and _is_int(t)) else str(int(t)) for t, fl in zip(tags, from_list, strict=True)
+    ]
     if _placeholder(class_names):
         distinct = sorted(set(text_tags))
         if not set(distinct) <= set(class_names):
@@ -242,8 +252,11 @@ def _check_probabilities(matrix: np.ndarray, columns: list[str], source: str) ->
     if code == 0:
         return
     value = matrix[row, col]
-    where = f"{source}: column {columns[col]!r} row {row}" if not columns[col].startswith("column ") else \
-        f"{source}: row {row} {columns[col]}"
+    where = (
+        f"{source}: column {columns[col]!r} row {row}"
+        if not columns[col].startswith("column ")
+        else f"{source}: row {row} {columns[col]}"
+    )
     if code == 1:
         raise InvalidProbabilitiesError(f"{where}: value is not finite")
     raise InvalidProbabilitiesError(
@@ -337,6 +350,14 @@ def run_multilabel(frame: Any, opts: ScanOptions) -> ScanResult:
     ]
     flat.sort(key=lambda c: -c["label_noise"])
     summary["per_class"] = flat
-    columns = ["rank", "row", *(["id"] if ids is not None else []), "given_label", "missing_tags", "spurious_tags",
-               "label_quality", "is_label_issue"]
+    columns = [
+        "rank",
+        "row",
+        *(["id"] if ids is not None else []),
+        "given_label",
+        "missing_tags",
+        "spurious_tags",
+        "label_quality",
+        "is_label_issue",
+    ]
     return ScanResult(report, summary, columns, schema=SCHEMA)

@@ -27,7 +27,9 @@ def _check_supported(opts: ScanOptions) -> None:
     from labelaudit.errors import UsageError
 
     if opts.probs is not None:
-        raise UsageError("--chunk-rows reads probabilities from the table's columns; --probs needs the in-memory path")
+        raise UsageError(
+            "--chunk-rows reads probabilities from the table's columns; --probs needs the in-memory path"
+        )
     if opts.compat != "paper":
         raise UsageError(f"--compat {opts.compat} needs the in-memory path (drop --chunk-rows)")
     if opts.method not in STREAMING_FILTERS:
@@ -44,7 +46,9 @@ def run_streaming(opts: ScanOptions, chunk_rows: int) -> ScanResult:
 
     _check_supported(opts)
     table = ChunkedTable(opts.data, opts.input_format, chunk_rows)
-    scan_input = ChunkedScanInput(table, label_col=opts.label_col, prob_cols=opts.prob_cols, id_col=opts.id_col)
+    scan_input = ChunkedScanInput(
+        table, label_col=opts.label_col, prob_cols=opts.prob_cols, id_col=opts.id_col
+    )
     source = scan_input.source
     ids: list[Any] = []
     calls = 0
@@ -65,8 +69,12 @@ def run_streaming(opts: ScanOptions, chunk_rows: int) -> ScanResult:
         warnings.simplefilter("always", LabelauditWarning)
         try:
             result = stream_label_issues(
-                chunks, filter_by=opts.method, frac_noise=opts.frac_noise, compat=opts.compat,
-                score=opts.score, normalize=opts.normalize,
+                chunks,
+                filter_by=opts.method,
+                frac_noise=opts.frac_noise,
+                compat=opts.compat,
+                score=opts.score,
+                normalize=opts.normalize,
             )
         except _ReaderError as exc:
             raise exc.error from None
@@ -78,5 +86,6 @@ def run_streaming(opts: ScanOptions, chunk_rows: int) -> ScanResult:
     class_names = scan_input.class_names
     summary = stream_summary(result, class_names=class_names, issues=result.issues)
     id_values = np.concatenate(ids) if opts.id_col is not None else None
-    return single_label_result(result.labels, result.predicted, result.quality, result.issues, list(class_names),
-                               id_values, summary)
+    return single_label_result(
+        result.labels, result.predicted, result.quality, result.issues, list(class_names), id_values, summary
+    )

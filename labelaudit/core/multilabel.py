@@ -175,8 +175,11 @@ def _lists_to_matrix(labels: Sequence[Any], n_rows: int, n_classes: int) -> np.n
         flat = np.asarray(flat_obj, dtype=object)
     if flat.size:
         if flat.dtype == bool or not np.issubdtype(flat.dtype, np.number):
-            bad = next(t for t, v in enumerate(flat_obj) if isinstance(v, (bool, np.bool_))
-                       or not isinstance(v, (int, np.integer, float, np.floating)))
+            bad = next(
+                t
+                for t, v in enumerate(flat_obj)
+                if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer, float, np.floating))
+            )
             row = int(np.searchsorted(offsets, bad, side="right") - 1)
             raise InputError(f"labels row {row} has {flat_obj[bad]!r}: class indices must be integers")
         if not np.issubdtype(flat.dtype, np.integer):
@@ -243,7 +246,9 @@ def to_tag_matrix(labels: Any, n_classes: int, n_rows: int | None = None) -> np.
         bad = ~((labels == 0) | (labels == 1))
         if bad.any():
             r, c = np.argwhere(bad)[0]
-            raise InputError(f"labels row {r}, class {c} is {labels[r, c].item()!r}: tag matrices must hold 0 or 1")
+            raise InputError(
+                f"labels row {r}, class {c} is {labels[r, c].item()!r}: tag matrices must hold 0 or 1"
+            )
         return np.ascontiguousarray(labels, dtype=np.uint8)
     if isinstance(labels, (str, bytes)) or not isinstance(labels, Iterable):
         raise InputError(
@@ -255,8 +260,10 @@ def to_tag_matrix(labels: Any, n_classes: int, n_rows: int | None = None) -> np.
     fast = _lists_fast(seq, n_classes)
     if fast is not None:
         return fast
-    if seq and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in seq[:100]) and all(
-        isinstance(v, (int, np.integer)) for v in seq
+    if (
+        seq
+        and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in seq[:100])
+        and all(isinstance(v, (int, np.integer)) for v in seq)
     ):
         raise InputError(
             "labels is a flat list of integers: for multi-label data each row must be a list of class "
@@ -614,8 +621,9 @@ class MultilabelAudit:
         if class_names is None:
             class_names = self.class_names
         names = _class_names(class_names, self.tags.shape[1])
-        return _summary_dict(self.tags, self.missing, self.spurious, self.is_issue, self.joint, names,
-                             self.settings)
+        return _summary_dict(
+            self.tags, self.missing, self.spurious, self.is_issue, self.joint, names, self.settings
+        )
 
 
 _NEED_OFFDIAG = ("confident_learning", "low_self_confidence", "low_normalized_margin")
@@ -885,8 +893,14 @@ def audit_multilabel(
     MultilabelAudit
     """
     s = _settings(
-        filter_by=filter_by, frac_noise=frac_noise, min_examples_per_class=min_examples_per_class,
-        method=method, aggregate=aggregate, alpha=alpha, temperature=temperature, compat=compat,
+        filter_by=filter_by,
+        frac_noise=frac_noise,
+        min_examples_per_class=min_examples_per_class,
+        method=method,
+        aggregate=aggregate,
+        alpha=alpha,
+        temperature=temperature,
+        compat=compat,
         calibration=calibration,
     )
     return _run(_prepare(labels, pred_probs, class_names), s)
@@ -934,8 +948,14 @@ def find_multilabel_issues(
     Dataset Labels. JAIR 70, 1373-1411.
     """
     s = _settings(
-        filter_by=filter_by, frac_noise=frac_noise, min_examples_per_class=min_examples_per_class,
-        method=method, aggregate=aggregate, alpha=alpha, temperature=temperature, compat=compat,
+        filter_by=filter_by,
+        frac_noise=frac_noise,
+        min_examples_per_class=min_examples_per_class,
+        method=method,
+        aggregate=aggregate,
+        alpha=alpha,
+        temperature=temperature,
+        compat=compat,
         calibration=calibration,
     )
     return _run(_prepare(labels, pred_probs), s, want_scores=False).is_issue
@@ -966,8 +986,11 @@ def per_class_issues(
         ``bool (N, K)``.
     """
     s = _settings(
-        filter_by=filter_by, frac_noise=frac_noise, min_examples_per_class=min_examples_per_class,
-        compat=compat, calibration=calibration,
+        filter_by=filter_by,
+        frac_noise=frac_noise,
+        min_examples_per_class=min_examples_per_class,
+        compat=compat,
+        calibration=calibration,
     )
     return _run(_prepare(labels, pred_probs), s, want_scores=False).per_class
 
@@ -1000,8 +1023,11 @@ def tag_issues(
         not belong.
     """
     s = _settings(
-        filter_by=filter_by, frac_noise=frac_noise, min_examples_per_class=min_examples_per_class,
-        compat=compat, calibration=calibration,
+        filter_by=filter_by,
+        frac_noise=frac_noise,
+        min_examples_per_class=min_examples_per_class,
+        compat=compat,
+        calibration=calibration,
     )
     res = _run(_prepare(labels, pred_probs), s, want_scores=False)
     return res.missing, res.spurious
@@ -1089,16 +1115,24 @@ def multilabel_quality_scores(
     Thyagarajan et al. (2023), arXiv:2211.13895, section 3 (label quality score).
     """
     s = _settings(
-        method=method, aggregate=aggregate, alpha=alpha, temperature=temperature, compat=compat,
+        method=method,
+        aggregate=aggregate,
+        alpha=alpha,
+        temperature=temperature,
+        compat=compat,
         calibration=calibration,
     )
     d = _prepare(labels, pred_probs)
     return _aggregate(_class_scores(d.Y, _calibrated(d.P, _calibration(d, s)), s), s)
 
 
-multilabel_quality_scores.__doc__ = multilabel_quality_scores.__doc__.replace("{params}", _SCORE_PARAMS).replace(  # type: ignore[union-attr]
-    "{{", "{"
-).replace("}}", "}")
+multilabel_quality_scores.__doc__ = (
+    multilabel_quality_scores.__doc__.replace("{params}", _SCORE_PARAMS)
+    .replace(  # type: ignore[union-attr]
+        "{{", "{"
+    )
+    .replace("}}", "}")
+)
 
 
 def multilabel_summary(
@@ -1140,8 +1174,11 @@ def multilabel_summary(
         whose tags is flagged (1.0 = no issue found).
     """
     s = _settings(
-        filter_by=filter_by, frac_noise=frac_noise, min_examples_per_class=min_examples_per_class,
-        compat=compat, calibration=calibration,
+        filter_by=filter_by,
+        frac_noise=frac_noise,
+        min_examples_per_class=min_examples_per_class,
+        compat=compat,
+        calibration=calibration,
     )
     d = _prepare(labels, pred_probs, class_names)
     Y, P = d.Y, d.P
@@ -1157,7 +1194,9 @@ def multilabel_summary(
             missing = np.asarray(issues[0], dtype=bool)
             spurious = np.asarray(issues[1], dtype=bool)
             if missing.shape != (n, k) or spurious.shape != (n, k):
-                raise InputError(f"issues must be two ({n}, {k}) masks, got {missing.shape} and {spurious.shape}")
+                raise InputError(
+                    f"issues must be two ({n}, {k}) masks, got {missing.shape} and {spurious.shape}"
+                )
         else:
             arr = np.asarray(issues)
             if arr.shape != (n, k):
@@ -1178,8 +1217,15 @@ def _class_names(class_names: Sequence[Any] | None, k: int) -> list[str]:
     return names
 
 
-def _summary_dict(Y: np.ndarray, missing: np.ndarray, spurious: np.ndarray, is_issue: np.ndarray,
-                  joint: np.ndarray, names: list[str], settings: dict[str, Any]) -> dict[str, Any]:
+def _summary_dict(
+    Y: np.ndarray,
+    missing: np.ndarray,
+    spurious: np.ndarray,
+    is_issue: np.ndarray,
+    joint: np.ndarray,
+    names: list[str],
+    settings: dict[str, Any],
+) -> dict[str, Any]:
     n, k = Y.shape
     given_count = Y.sum(axis=0, dtype=np.int64)
     spur = spurious.sum(axis=0, dtype=np.int64)
@@ -1188,20 +1234,22 @@ def _summary_dict(Y: np.ndarray, missing: np.ndarray, spurious: np.ndarray, is_i
     classes = []
     for j in range(k):
         absent = n - int(given_count[j])
-        classes.append({
-            "class": names[j],
-            "given_count": int(given_count[j]),
-            "given_but_absent": {
-                "count": int(spur[j]),
-                "rate": float(spur[j] / given_count[j]) if given_count[j] else 0.0,
-            },
-            "absent_but_should_be": {
-                "count": int(miss[j]),
-                "rate": float(miss[j] / absent) if absent else 0.0,
-            },
-            "noise_rate": float(est[j] / n),
-            "estimated_errors": round(float(est[j]), 3),
-        })
+        classes.append(
+            {
+                "class": names[j],
+                "given_count": int(given_count[j]),
+                "given_but_absent": {
+                    "count": int(spur[j]),
+                    "rate": float(spur[j] / given_count[j]) if given_count[j] else 0.0,
+                },
+                "absent_but_should_be": {
+                    "count": int(miss[j]),
+                    "rate": float(miss[j] / absent) if absent else 0.0,
+                },
+                "noise_rate": float(est[j] / n),
+                "estimated_errors": round(float(est[j]), 3),
+            }
+        )
     num_issues = int(np.count_nonzero(is_issue))
     keys = ("filter_by", "frac_noise", "min_examples_per_class", "compat", "calibration")
     return {

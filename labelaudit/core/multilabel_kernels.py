@@ -431,7 +431,7 @@ def select_lowest(Y, P, code, quota, per_group, mode, wrong_counts):
                 for t in range(lo, lo + m):
                     flags[idx[t], j] = 1
                 continue
-            kb = keys[lo:lo + m]
+            kb = keys[lo : lo + m]
             # the r-th smallest key by selection, then a pass in row order: everything below
             # it, and as many of the elements equal to it as still fit (ties by row index)
             v = np.partition(kb.copy(), r - 1)[r - 1]

@@ -67,7 +67,9 @@ ChunkSource = Callable[[], Iterable[tuple[Any, Any]]]
 def check_streaming_params(filter_by: str, compat: str) -> None:
     """UsageError for what only the in-memory path supports."""
     if compat != "paper":
-        raise UsageError(f"compat={compat!r} needs the in-memory path; streaming supports compat='paper' only")
+        raise UsageError(
+            f"compat={compat!r} needs the in-memory path; streaming supports compat='paper' only"
+        )
     if filter_by not in STREAMING_FILTERS:
         raise UsageError(
             f"filter_by={filter_by!r} needs the in-memory path; streaming supports: {', '.join(STREAMING_FILTERS)}"
@@ -231,7 +233,9 @@ def check_chunk(labels: np.ndarray, probs: np.ndarray, normalize: bool) -> Chunk
         if normalize:
             with np.errstate(all="ignore"):
                 norm_conf = kernels.normalize_rows(probs)[at, labels].astype(np.float64)
-    return ChunkChecks(probs.shape[0], probs.shape[1], probs.dtype, tuple(scan), rows, labels, self_conf, norm_conf)
+    return ChunkChecks(
+        probs.shape[0], probs.shape[1], probs.dtype, tuple(scan), rows, labels, self_conf, norm_conf
+    )
 
 
 class ChecksFold:
@@ -285,8 +289,15 @@ class ChecksFold:
         n, k = self.n, self.k
         renormalise = _interpret_scan(
             _Rows(n, k, self.rows),  # type: ignore[arg-type]
-            self.nonfinite, self.negative, self.above, self.n_bad, self.bad_row, self.bad_sum, self.zero_row,
-            normalize=self.normalize, stacklevel=4,  # the caller of finish's caller, as before
+            self.nonfinite,
+            self.negative,
+            self.above,
+            self.n_bad,
+            self.bad_row,
+            self.bad_sum,
+            self.zero_row,
+            normalize=self.normalize,
+            stacklevel=4,  # the caller of finish's caller, as before
         )
         sums = self.norm_sums if renormalise else self.sums
         labels = np.concatenate(self.labels)
@@ -312,8 +323,9 @@ class ConfidentParams:
     renormalise: bool
 
 
-def confident_params(thresholds: np.ndarray, dtype: np.dtype, filter_by: str, score: str,
-                     renormalise: bool) -> ConfidentParams:
+def confident_params(
+    thresholds: np.ndarray, dtype: np.dtype, filter_by: str, score: str, renormalise: bool
+) -> ConfidentParams:
     dtype = np.dtype(dtype)
     return ConfidentParams(_native_thresholds(thresholds, dtype), dtype, filter_by, score, renormalise)
 
@@ -338,8 +350,13 @@ def confident_chunk(labels: np.ndarray, probs: np.ndarray, params: ConfidentPara
     elif params.filter_by == "confident_learning":
         flagged = (guess >= 0) & (guess != labels)
     quality = kernels.quality_scores(labels, probs, _CODES[params.score], False, np.zeros(1), 0.0, False)
-    return ChunkConfident(np.asarray(counts_c, dtype=np.int64), np.asarray(is_top, dtype=bool), flagged,
-                          np.asarray(quality, dtype=np.float64), np.asarray(kernels.argmax_rows(probs)))
+    return ChunkConfident(
+        np.asarray(counts_c, dtype=np.int64),
+        np.asarray(is_top, dtype=bool),
+        flagged,
+        np.asarray(quality, dtype=np.float64),
+        np.asarray(kernels.argmax_rows(probs)),
+    )
 
 
 class ConfidentFold:
@@ -348,7 +365,9 @@ class ConfidentFold:
     def __init__(self, n: int, k: int, filter_by: str) -> None:
         self.raw = np.zeros((k, k), dtype=np.int64)
         self.label_is_top = np.empty(n, dtype=bool)
-        self.flagged = np.zeros(n, dtype=bool) if filter_by in ("confident_learning", "predicted_neq_given") else None
+        self.flagged = (
+            np.zeros(n, dtype=bool) if filter_by in ("confident_learning", "predicted_neq_given") else None
+        )
         self.quality = np.empty(n, dtype=np.float64)
         self.predicted = np.empty(n, dtype=np.int64)
 
@@ -368,8 +387,9 @@ class ConfidentFold:
         return raw, _calibrate(raw, counts, "paper")
 
 
-def heap_capacities(cj: np.ndarray, counts: np.ndarray, filter_by: str, frac_noise: float,
-                    min_examples_per_class: int) -> list[tuple[str, np.ndarray]]:
+def heap_capacities(
+    cj: np.ndarray, counts: np.ndarray, filter_by: str, frac_noise: float, min_examples_per_class: int
+) -> list[tuple[str, np.ndarray]]:
     """Pass-3 capacities: ("margin", caps[K*K]) and/or ("self_confidence", caps[K])."""
     k = counts.shape[0]
     per_cell, per_class = _prune_counts(cj, counts, float(frac_noise), int(min_examples_per_class), "paper")
@@ -394,8 +414,10 @@ class Heaps:
     another's :meth:`candidates` (:meth:`offer_candidates`, the combine step)."""
 
     def __init__(self, capacities: list[tuple[str, np.ndarray]]) -> None:
-        self.states = [(kind, caps, *kernels._heap_storage(caps), np.full(caps.shape[0], -np.inf))
-                       for kind, caps in capacities]
+        self.states = [
+            (kind, caps, *kernels._heap_storage(caps), np.full(caps.shape[0], -np.inf))
+            for kind, caps in capacities
+        ]
 
     @property
     def empty(self) -> bool:
@@ -410,7 +432,9 @@ class Heaps:
         out = []
         for _kind, _caps, offsets, keys, idx, sizes, _gate in self.states:
             cells = np.repeat(np.arange(sizes.shape[0], dtype=np.int64), sizes)
-            first = np.repeat(np.cumsum(sizes) - sizes, sizes)  # position of each cell's first entry in `cells`
+            first = np.repeat(
+                np.cumsum(sizes) - sizes, sizes
+            )  # position of each cell's first entry in `cells`
             pos = offsets[:-1][cells] + (np.arange(cells.shape[0], dtype=np.int64) - first)
             out.append((cells, keys[pos], idx[pos]))
         return out
@@ -490,5 +514,11 @@ def stream_label_issues(
 
 def stream_summary(result: StreamResult, *, class_names: Any = None, issues: Any = None) -> dict[str, Any]:
     """:func:`labelaudit.core.summary.dataset_summary` (``compat="paper"``) from a :class:`StreamResult`."""
-    return summary_from_joint(result.labels, result.counts, result.confident_joint, compat="paper",
-                              class_names=class_names, issues=issues)
+    return summary_from_joint(
+        result.labels,
+        result.counts,
+        result.confident_joint,
+        compat="paper",
+        class_names=class_names,
+        issues=issues,
+    )

@@ -68,7 +68,9 @@ def dataset_summary(
     labels, pred_probs = prepare_inputs(labels, pred_probs)
     passed = _confident_pass(labels, pred_probs, compat, checked=False)
     cj = _calibrate(passed.raw_joint, passed.counts, compat)
-    return summary_from_joint(labels, passed.counts, cj, compat=compat, class_names=class_names, issues=issues)
+    return summary_from_joint(
+        labels, passed.counts, cj, compat=compat, class_names=class_names, issues=issues
+    )
 
 
 def summary_from_joint(

@@ -98,7 +98,11 @@ def plan(data: str, opts: ScanOptions) -> tuple[list[Partition], ReadSpec, list[
             prob_columns, names, first = matched, matched_names, path
         elif matched != prob_columns:
             missing = [c for c in prob_columns if c not in matched]
-            what = f"has no column {missing[0]!r}" if missing else f"has --prob-cols columns {matched} (not {prob_columns})"
+            what = (
+                f"has no column {missing[0]!r}"
+                if missing
+                else f"has --prob-cols columns {matched} (not {prob_columns})"
+            )
             raise ColumnError(f"{path}: {what}; {first} has {', '.join(prob_columns)}")
         file_offset = 0
         for g, rows in enumerate(groups):
@@ -145,8 +149,13 @@ def _chunk(part: Partition, spec: ReadSpec, with_ids: bool):
         columns.append(spec.id_col)
     frame = _read(part, columns)
     labels, probs, ids = encode_frame(
-        frame, part.path, part.file_offset, label_col=spec.label_col, prob_columns=list(spec.prob_columns),
-        class_names=list(spec.class_names), integer_labels=spec.integer_labels,
+        frame,
+        part.path,
+        part.file_offset,
+        label_col=spec.label_col,
+        prob_columns=list(spec.prob_columns),
+        class_names=list(spec.class_names),
+        integer_labels=spec.integer_labels,
         id_col=spec.id_col if with_ids else None,
     )
     prepared = prepare_chunk(labels, probs, part.offset)
@@ -195,7 +204,9 @@ def _check_supported(opts: ScanOptions) -> None:
     if opts.multi_label:
         raise UsageError("--engine dask scans single-label data; --multi-label needs --engine local")
     if opts.probs is not None:
-        raise UsageError("--engine dask reads probabilities from the Parquet columns; --probs needs --engine local")
+        raise UsageError(
+            "--engine dask reads probabilities from the Parquet columns; --probs needs --engine local"
+        )
     if opts.data == "-":
         raise UsageError("--engine dask reads Parquet files, not standard input")
     if opts.input_format is not None and opts.input_format.lower() != "parquet":
@@ -263,7 +274,9 @@ def run_dask(opts: ScanOptions, scheduler: str | None = None) -> ScanResult:
 
     with _Client(scheduler):
         placeholder = names == [str(k) for k in range(len(names))]
-        class_names, integer = decide_labels(run(partition_label_facts, spec.label_col, placeholder), names, source)
+        class_names, integer = decide_labels(
+            run(partition_label_facts, spec.label_col, placeholder), names, source
+        )
         spec = ReadSpec(spec.label_col, spec.prob_columns, spec.id_col, tuple(class_names), integer)
 
         with warnings.catch_warnings(record=True) as caught:
@@ -302,9 +315,11 @@ def run_dask(opts: ScanOptions, scheduler: str | None = None) -> ScanResult:
                     heaps.offer_candidates(candidates)
             issues = heaps.mask(n) & ~confident.label_is_top
 
-    result = StreamResult(issues, confident.quality, confident.predicted, labels, counts, thresholds, raw, cj,
-                          renormalise)
+    result = StreamResult(
+        issues, confident.quality, confident.predicted, labels, counts, thresholds, raw, cj, renormalise
+    )
     summary = stream_summary(result, class_names=class_names, issues=result.issues)
     id_values = np.concatenate(ids) if opts.id_col is not None else None
-    return single_label_result(result.labels, result.predicted, result.quality, result.issues, list(class_names),
-                               id_values, summary)
+    return single_label_result(
+        result.labels, result.predicted, result.quality, result.issues, list(class_names), id_values, summary
+    )

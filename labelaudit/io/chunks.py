@@ -26,7 +26,9 @@ class ChunkedTable:
 
     def __init__(self, path: str, input_format: str | None, chunk_rows: int) -> None:
         if path == STDIN:
-            raise UsageError("--chunk-rows cannot read standard input (every pass re-reads the file); give a file")
+            raise UsageError(
+                "--chunk-rows cannot read standard input (every pass re-reads the file); give a file"
+            )
         if chunk_rows < 1:
             raise UsageError(f"--chunk-rows must be at least 1, not {chunk_rows}")
         fmt = detect_format(path, input_format)
@@ -71,7 +73,10 @@ class ChunkedTable:
                 )
             else:
                 frames = pd.read_csv(
-                    self.path, sep="\t" if self.fmt == "tsv" else ",", usecols=columns, chunksize=self.chunk_rows
+                    self.path,
+                    sep="\t" if self.fmt == "tsv" else ",",
+                    usecols=columns,
+                    chunksize=self.chunk_rows,
                 )
             for frame in frames:
                 if len(frame) == 0:
@@ -80,7 +85,9 @@ class ChunkedTable:
                 offset += len(frame)
         except InputError:
             raise
-        except Exception as exc:  # parsers raise ValueError, OSError, UnicodeDecodeError, pyarrow's own types ...
+        except (
+            Exception
+        ) as exc:  # parsers raise ValueError, OSError, UnicodeDecodeError, pyarrow's own types ...
             raise unreadable(self.path, self.fmt, exc) from None
         if offset == 0:
             raise InputFileError(f"{self.path}: no data rows")
@@ -105,7 +112,9 @@ def label_facts(series: pd.Series, placeholder: bool) -> tuple[bool, bool, set[s
     return False, _is_integer_like(series), distinct
 
 
-def decide_labels(facts: Iterable[tuple[bool, bool, set[str]]], names: list[str], source: str) -> tuple[list[str], bool]:
+def decide_labels(
+    facts: Iterable[tuple[bool, bool, set[str]]], names: list[str], source: str
+) -> tuple[list[str], bool]:
     """Class names and whether the labels are integers, for the whole column, from its chunks' :func:`label_facts`.
 
     Decides as :func:`labelaudit.cli.inputs.encode_labels` does on the whole column; stops at the first chunk
@@ -190,7 +199,10 @@ class ChunkedScanInput:
 
     def _decide_labels(self, names: list[str]) -> list[str]:
         placeholder = names == [str(k) for k in range(len(names))]
-        facts = (label_facts(frame[self.label_col], placeholder) for _, frame in self.table.frames([self.label_col]))
+        facts = (
+            label_facts(frame[self.label_col], placeholder)
+            for _, frame in self.table.frames([self.label_col])
+        )
         class_names, self.integer_labels = decide_labels(facts, names, self.source)
         return class_names
 
@@ -200,8 +212,13 @@ class ChunkedScanInput:
             columns.append(self.id_col)
         for offset, frame in self.table.frames(list(dict.fromkeys(columns))):
             labels, probs, ids = encode_frame(
-                frame, self.source, offset, label_col=self.label_col, prob_columns=self.prob_columns,
-                class_names=self.class_names, integer_labels=self.integer_labels,
+                frame,
+                self.source,
+                offset,
+                label_col=self.label_col,
+                prob_columns=self.prob_columns,
+                class_names=self.class_names,
+                integer_labels=self.integer_labels,
                 id_col=self.id_col if with_ids else None,
             )
             yield ScanChunk(offset, labels, probs, ids)

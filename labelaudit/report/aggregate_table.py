@@ -13,14 +13,26 @@ from rich.table import Table
 from labelaudit.core.aggregate.api import ITEM_COLUMNS
 from labelaudit.report.table import format_cell
 
-_RIGHT = {"consensus_quality", "agreement", "num_annotations", "confusion_probability", "quality",
-          "num_items", "worst_class_accuracy"}
+_RIGHT = {
+    "consensus_quality",
+    "agreement",
+    "num_annotations",
+    "confusion_probability",
+    "quality",
+    "num_items",
+    "worst_class_accuracy",
+}
 
 
 def least_certain(items: pd.DataFrame, top: int) -> pd.DataFrame:
     """The ``top`` items with the lowest consensus quality (ties: higher confusion probability, then item order)."""
-    order = np.lexsort((np.arange(len(items)), -items["confusion_probability"].to_numpy(),
-                        items["consensus_quality"].to_numpy()))
+    order = np.lexsort(
+        (
+            np.arange(len(items)),
+            -items["confusion_probability"].to_numpy(),
+            items["consensus_quality"].to_numpy(),
+        )
+    )
     return items.iloc[order[:top]]
 
 
@@ -34,16 +46,22 @@ def _table(shown: pd.DataFrame, columns: Sequence[str], title: str) -> Table:
 
 
 def items_table(items: pd.DataFrame, *, top: int) -> Table:
-    return _table(least_certain(items, top), ITEM_COLUMNS,
-                  f"Least certain items (top {min(top, len(items))} of {len(items)})")
+    return _table(
+        least_certain(items, top),
+        ITEM_COLUMNS,
+        f"Least certain items (top {min(top, len(items))} of {len(items)})",
+    )
 
 
 def annotators_table(annotators: pd.DataFrame, *, top: int) -> Table:
     """The ``top`` annotators with the lowest quality."""
     order = np.lexsort((np.arange(len(annotators)), annotators["quality"].to_numpy()))
     shown = annotators.iloc[order[:top]]
-    return _table(shown, ("annotator", "quality", "agreement", "num_items", "worst_class", "worst_class_accuracy"),
-                  f"Lowest-quality annotators (top {len(shown)} of {len(annotators)})")
+    return _table(
+        shown,
+        ("annotator", "quality", "agreement", "num_items", "worst_class", "worst_class_accuracy"),
+        f"Lowest-quality annotators (top {len(shown)} of {len(annotators)})",
+    )
 
 
 def print_aggregate_summary(console: Console, summary: dict[str, Any]) -> None:
@@ -63,8 +81,10 @@ def print_aggregate_summary(console: Console, summary: dict[str, Any]) -> None:
     if "iterations" in fit:
         state = "converged" if fit.get("converged") else "NOT converged"
         delta = fit.get("delta")
-        console.print(f"EM: {state} after {fit['iterations']} iterations, log-likelihood "
-                      f"{fit['log_likelihood']:.2f}, last change {delta if delta is None else f'{delta:.3g}'}")
+        console.print(
+            f"EM: {state} after {fit['iterations']} iterations, log-likelihood "
+            f"{fit['log_likelihood']:.2f}, last change {delta if delta is None else f'{delta:.3g}'}"
+        )
     console.print(
         f"ties: {summary['num_ties']}   mean consensus quality: {summary['mean_consensus_quality']:.3f}   "
         f"items below 0.5: {summary['items_below_0.5_quality']}   "
@@ -77,5 +97,7 @@ def print_aggregate_summary(console: Console, summary: dict[str, Any]) -> None:
         console.print(f"majority vote: {regime['verdict']}")
     audit = summary.get("audit")
     if audit:
-        console.print(f"audit: {audit['num_issues']} of {audit['num_annotations']} annotations flagged "
-                      f"({audit['issue_rate']:.1%})")
+        console.print(
+            f"audit: {audit['num_issues']} of {audit['num_annotations']} annotations flagged "
+            f"({audit['issue_rate']:.1%})"
+        )

@@ -37,12 +37,15 @@ def _fmt(value: Any) -> str:
     return _e(value)
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], numeric: Sequence[bool], cls: str = "") -> str:
+def _table(
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], numeric: Sequence[bool], cls: str = ""
+) -> str:
     head = "".join(f"<th>{_e(h)}</th>" for h in headers)
     body = []
     for row in rows:
         cells = "".join(
-            f'<td class="n">{_fmt(v)}</td>' if is_num else f"<td>{_fmt(v)}</td>" for v, is_num in zip(row, numeric, strict=True)
+            f'<td class="n">{_fmt(v)}</td>' if is_num else f"<td>{_fmt(v)}</td>"
+            for v, is_num in zip(row, numeric, strict=True)
         )
         body.append(f"<tr>{cells}</tr>")
     attr = f' class="{cls}"' if cls else ""
@@ -74,46 +77,76 @@ def _confident_joint(summary: dict[str, Any]) -> str:
     )
 
 
-def render_html(report: pd.DataFrame, summary: dict[str, Any], metadata: dict[str, Any], *,
-                table_columns: Sequence[str], title: str, top: int = 100) -> str:
+def render_html(
+    report: pd.DataFrame,
+    summary: dict[str, Any],
+    metadata: dict[str, Any],
+    *,
+    table_columns: Sequence[str],
+    title: str,
+    top: int = 100,
+) -> str:
     """The HTML document for a scan: headline numbers, per-class noise, overlapping classes, top issues."""
     n = int(summary.get("num_examples", len(report)))
     issues = int(summary.get("num_issues", int(report["is_label_issue"].sum())))
-    cards = [("examples", f"{n:,}"), ("label issues", f"{issues:,}"),
-             ("share flagged", f"{issues / n:.1%}" if n else "-")]
+    cards = [
+        ("examples", f"{n:,}"),
+        ("label issues", f"{issues:,}"),
+        ("share flagged", f"{issues / n:.1%}" if n else "-"),
+    ]
     if "estimated_noise_rate" in summary:
         cards.append(("estimated noise rate", f"{summary['estimated_noise_rate']:.1%}"))
     if "health_score" in summary:
         cards.append(("health score", f"{summary['health_score']:.3f}"))
-    card_html = "".join(f'<div class="card"><div class="v">{_e(v)}</div><div class="k">{_e(k)}</div></div>'
-                        for k, v in cards)
+    card_html = "".join(
+        f'<div class="card"><div class="v">{_e(v)}</div><div class="k">{_e(k)}</div></div>' for k, v in cards
+    )
 
     sections = []
     per_class = summary.get("per_class") or []
     if per_class:
         keys = [k for k in per_class[0] if not isinstance(per_class[0][k], (list, dict))]
         rows = [[c.get(k) for k in keys] for c in per_class]
-        numeric = [isinstance(per_class[0][k], (int, float)) and not isinstance(per_class[0][k], bool) for k in keys]
+        numeric = [
+            isinstance(per_class[0][k], (int, float)) and not isinstance(per_class[0][k], bool) for k in keys
+        ]
         sections.append("<h2>Per class</h2>" + _table(keys, rows, numeric))
     pairs = summary.get("overlapping_classes") or []
     if pairs:
         keys = ["class A", "class B", "joint probability", "given A, really B", "given B, really A"]
-        rows = [[*p["classes"], p["joint"], p["count_given_first_true_second"], p["count_given_second_true_first"]]
-                for p in pairs[:20]]
+        rows = [
+            [
+                *p["classes"],
+                p["joint"],
+                p["count_given_first_true_second"],
+                p["count_given_second_true_first"],
+            ]
+            for p in pairs[:20]
+        ]
         numeric = [False, False, True, True, True]
-        sections.append("<h2>Overlapping classes</h2><p class=sub>Pairs of classes most often confused, "
-                        "by estimated joint probability.</p>" + _table(keys, rows, numeric))
+        sections.append(
+            "<h2>Overlapping classes</h2><p class=sub>Pairs of classes most often confused, "
+            "by estimated joint probability.</p>" + _table(keys, rows, numeric)
+        )
     sections.append(_confident_joint(summary))
     shown = report.sort_values("rank", kind="stable").head(top)
     columns = [c for c in table_columns if c in shown.columns]
-    numeric = [pd.api.types.is_numeric_dtype(shown[c]) and not pd.api.types.is_bool_dtype(shown[c]) for c in columns]
-    sections.append(f"<h2>Most suspicious rows (top {len(shown)})</h2>"
-                    + _table(columns, shown[columns].itertuples(index=False), numeric))
+    numeric = [
+        pd.api.types.is_numeric_dtype(shown[c]) and not pd.api.types.is_bool_dtype(shown[c]) for c in columns
+    ]
+    sections.append(
+        f"<h2>Most suspicious rows (top {len(shown)})</h2>"
+        + _table(columns, shown[columns].itertuples(index=False), numeric)
+    )
     params = metadata.get("parameters", {})
     versions = metadata.get("versions", {})
-    footer = ("parameters: " + ", ".join(f"{_e(k)}={_e(v)}" for k, v in params.items() if v is not None)
-              + "<br>versions: " + ", ".join(f"{_e(k)} {_e(v)}" for k, v in versions.items())
-              + f"<br>schema: {_e(metadata.get('schema', ''))}")
+    footer = (
+        "parameters: "
+        + ", ".join(f"{_e(k)}={_e(v)}" for k, v in params.items() if v is not None)
+        + "<br>versions: "
+        + ", ".join(f"{_e(k)} {_e(v)}" for k, v in versions.items())
+        + f"<br>schema: {_e(metadata.get('schema', ''))}"
+    )
     return (
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
         f"<meta name=viewport content='width=device-width,initial-scale=1'><title>{_e(title)}</title>"

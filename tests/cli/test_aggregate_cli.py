@@ -14,8 +14,16 @@ from labelaudit.core.aggregate import simulate_crowd, simulate_model_probs
 from labelaudit.io.writers import read_parquet_metadata
 from tests.conftest import assert_one_line_error, run_cli
 
-ITEM_COLUMNS = ["item", "consensus_label", "consensus_quality", "agreement", "num_annotations", "is_tie",
-                "runner_up_label", "confusion_probability"]
+ITEM_COLUMNS = [
+    "item",
+    "consensus_label",
+    "consensus_quality",
+    "agreement",
+    "num_annotations",
+    "is_tie",
+    "runner_up_label",
+    "confusion_probability",
+]
 HAS_FILTER = importlib.util.find_spec("labelaudit.core.filter") is not None
 
 
@@ -32,9 +40,25 @@ def long_csv(tmp_path: Path, crowd) -> Path:
 
 
 def test_long_csv_to_parquet_with_summary_and_annotators(tmp_path: Path, long_csv: Path, crowd) -> None:
-    out, summary, annotators = tmp_path / "items.parquet", tmp_path / "summary.json", tmp_path / "annotators.csv"
-    result = run_cli("aggregate", long_csv, "--annotator-col", "worker", "-o", out, "--summary", summary,
-                     "--annotators-out", annotators, "--top", "5")
+    out, summary, annotators = (
+        tmp_path / "items.parquet",
+        tmp_path / "summary.json",
+        tmp_path / "annotators.csv",
+    )
+    result = run_cli(
+        "aggregate",
+        long_csv,
+        "--annotator-col",
+        "worker",
+        "-o",
+        out,
+        "--summary",
+        summary,
+        "--annotators-out",
+        annotators,
+        "--top",
+        "5",
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
     assert "Least certain items" in result.stderr and "method: dawid-skene (auto)" in result.stderr
@@ -56,8 +80,15 @@ def test_long_csv_to_parquet_with_summary_and_annotators(tmp_path: Path, long_cs
     assert {"optimal_share", "disagreement_rate", "verdict", "criterion"} <= set(doc["majority_vote"])
     assert len(doc["annotators"]) == 20 and len(doc["annotators"][0]["confusion_matrix"]) == 3
     table = pd.read_csv(annotators)
-    assert list(table.columns[:7]) == ["annotator", "quality", "agreement", "num_annotations", "num_items",
-                                       "worst_class", "worst_class_accuracy"]
+    assert list(table.columns[:7]) == [
+        "annotator",
+        "quality",
+        "agreement",
+        "num_annotations",
+        "num_items",
+        "worst_class",
+        "worst_class_accuracy",
+    ]
     assert len(json.loads(table["confusion_matrix"][0])) == 3
 
 
@@ -89,8 +120,17 @@ def test_stdin_string_labels_and_row_order_do_not_matter(crowd) -> None:
 
 
 def test_ties_single_label_annotator_and_single_annotation_item(tmp_path: Path) -> None:
-    rows = [("i1", "a", "x"), ("i1", "b", "y"), ("i2", "a", "x"), ("i2", "b", "x"), ("i2", "c", "x"),
-            ("i3", "a", "y"), ("i3", "b", "y"), ("i4", "lonely", "y"), ("i5", "b", "x")]
+    rows = [
+        ("i1", "a", "x"),
+        ("i1", "b", "y"),
+        ("i2", "a", "x"),
+        ("i2", "b", "x"),
+        ("i2", "c", "x"),
+        ("i3", "a", "y"),
+        ("i3", "b", "y"),
+        ("i4", "lonely", "y"),
+        ("i5", "b", "x"),
+    ]
     path = tmp_path / "small.jsonl"
     pd.DataFrame(rows, columns=["item", "annotator", "label"]).to_json(path, orient="records", lines=True)
     out = tmp_path / "out.json"
@@ -124,11 +164,19 @@ def test_probabilities_run_crowdlab(tmp_path: Path, crowd) -> None:
 @pytest.mark.skipif(not HAS_FILTER, reason="confident-learning core not available")
 def test_audit_out(tmp_path: Path, long_csv: Path, crowd) -> None:
     audit, summary = tmp_path / "audit.csv", tmp_path / "s.json"
-    result = run_cli("aggregate", long_csv, "--annotator-col", "worker", "--audit-out", audit,
-                     "--summary", summary, "-q")
+    result = run_cli(
+        "aggregate", long_csv, "--annotator-col", "worker", "--audit-out", audit, "--summary", summary, "-q"
+    )
     assert result.returncode == 0, result.stderr
     table = pd.read_csv(audit)
-    assert list(table.columns) == ["item", "annotator", "label", "consensus_label", "quality", "is_label_issue"]
+    assert list(table.columns) == [
+        "item",
+        "annotator",
+        "label",
+        "consensus_label",
+        "quality",
+        "is_label_issue",
+    ]
     assert len(table) == len(crowd.annotations)
     gold = crowd.truth.set_index("item")["label"].reindex(table["item"]).to_numpy()
     wrong = table["label"].to_numpy() != gold
@@ -146,8 +194,9 @@ def test_audit_out(tmp_path: Path, long_csv: Path, crowd) -> None:
         ("item,annotator,label\na,x,1\n", ["--max-iter", "0"], ["max_iter"]),
     ],
 )
-def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path: Path, content: str, args: list[str],
-                                                         needles: list[str]) -> None:
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(
+    tmp_path: Path, content: str, args: list[str], needles: list[str]
+) -> None:
     data = tmp_path / "data.csv"
     data.write_text(content)
     probs = tmp_path / "probs.csv"
@@ -171,4 +220,6 @@ def test_real_data_cli(data_dir: Path, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     report = pd.read_csv(out, dtype={"item": str})
     truth = pd.read_csv(folder / "truth.csv", dtype={"item": str}).set_index("item")["label"]
-    assert (report["consensus_label"].to_numpy() == truth.reindex(report["item"]).to_numpy()).mean() >= 435 / 462
+    assert (
+        report["consensus_label"].to_numpy() == truth.reindex(report["item"]).to_numpy()
+    ).mean() >= 435 / 462

@@ -115,16 +115,30 @@ def test_probs_from_npy_with_integer_labels(tmp_path: Path, fixture_frame: pd.Da
     np.save(tmp_path / "probs.npy", probs)
     data = pd.DataFrame({"label": fixture_frame["label"].map({c: k for k, c in enumerate(CLASSES)})})
     data.to_csv(tmp_path / "labels.csv", index=False)
-    result = run_cli("scan", tmp_path / "labels.csv", "--probs", tmp_path / "probs.npy", "--format", "csv", "-q")
+    result = run_cli(
+        "scan", tmp_path / "labels.csv", "--probs", tmp_path / "probs.npy", "--format", "csv", "-q"
+    )
     assert result.returncode == 0, result.stderr
     report = pd.read_csv(pd.io.common.StringIO(result.stdout))
     issues, _ = _api_result(fixture_frame)
     np.testing.assert_array_equal(report["is_label_issue"].to_numpy(), issues)
     assert report["given_label"].tolist() == data["label"].tolist()
     # with --classes the names are the user's
-    named = run_cli("scan", tmp_path / "labels.csv", "--probs", tmp_path / "probs.npy",
-                    "--classes", ",".join(CLASSES), "--format", "csv", "-q")
-    assert pd.read_csv(pd.io.common.StringIO(named.stdout))["given_label"].tolist() == fixture_frame["label"].tolist()
+    named = run_cli(
+        "scan",
+        tmp_path / "labels.csv",
+        "--probs",
+        tmp_path / "probs.npy",
+        "--classes",
+        ",".join(CLASSES),
+        "--format",
+        "csv",
+        "-q",
+    )
+    assert (
+        pd.read_csv(pd.io.common.StringIO(named.stdout))["given_label"].tolist()
+        == fixture_frame["label"].tolist()
+    )
 
 
 def test_probs_table_joined_on_id(tmp_path: Path, fixture_frame: pd.DataFrame) -> None:
@@ -132,22 +146,44 @@ def test_probs_table_joined_on_id(tmp_path: Path, fixture_frame: pd.DataFrame) -
     probs = fixture_frame[["id", *[f"p_{c}" for c in CLASSES]]].sample(frac=1.0, random_state=0)
     labels.to_csv(tmp_path / "labels.csv", index=False)
     probs.to_parquet(tmp_path / "probs.parquet")
-    result = run_cli("scan", tmp_path / "labels.csv", "--probs", tmp_path / "probs.parquet", "--id-col", "id",
-                     "--format", "csv", "-q")
+    result = run_cli(
+        "scan",
+        tmp_path / "labels.csv",
+        "--probs",
+        tmp_path / "probs.parquet",
+        "--id-col",
+        "id",
+        "--format",
+        "csv",
+        "-q",
+    )
     assert result.returncode == 0, result.stderr
     report = pd.read_csv(pd.io.common.StringIO(result.stdout))
     issues, _ = _api_result(fixture_frame)
     np.testing.assert_array_equal(report["is_label_issue"].to_numpy(), issues)
     # an id with no probabilities is named
     probs.iloc[1:].to_parquet(tmp_path / "partial.parquet")
-    missing = run_cli("scan", tmp_path / "labels.csv", "--probs", tmp_path / "partial.parquet", "--id-col", "id")
+    missing = run_cli(
+        "scan", tmp_path / "labels.csv", "--probs", tmp_path / "partial.parquet", "--id-col", "id"
+    )
     assert_one_line_error(missing, "partial.parquet", repr(probs.iloc[0]["id"]))
 
 
-@pytest.mark.parametrize("method", ["prune_by_class", "both", "confident_learning", "predicted_neq_given",
-                                    "low_self_confidence", "low_normalized_margin"])
+@pytest.mark.parametrize(
+    "method",
+    [
+        "prune_by_class",
+        "both",
+        "confident_learning",
+        "predicted_neq_given",
+        "low_self_confidence",
+        "low_normalized_margin",
+    ],
+)
 def test_every_method_matches_the_api(method: str, fixture_frame: pd.DataFrame) -> None:
-    result = run_cli("scan", FIXTURE, "--method", method, "--score", "normalized_margin", "--format", "csv", "-q")
+    result = run_cli(
+        "scan", FIXTURE, "--method", method, "--score", "normalized_margin", "--format", "csv", "-q"
+    )
     assert result.returncode == 0, result.stderr
     report = pd.read_csv(pd.io.common.StringIO(result.stdout))
     issues, quality = _api_result(fixture_frame, filter_by=method, score="normalized_margin")

@@ -25,7 +25,7 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     parts.mkdir()
     # written out of name order: the partition order is the sorted file names, not the creation order
     for i in reversed(range(len(CUTS) - 1)):
-        piece = frame.iloc[CUTS[i]:CUTS[i + 1]].reset_index(drop=True)
+        piece = frame.iloc[CUTS[i] : CUTS[i + 1]].reset_index(drop=True)
         piece.to_parquet(parts / f"part-{i}.parquet", row_group_size=170)
     frame.to_parquet(root / "all.parquet")
     return root
@@ -58,16 +58,31 @@ def test_dask_report_equals_local_scan(dataset: Path, tmp_path: Path, method: st
 
 def test_glob_and_schedulers_give_the_same_bytes(dataset: Path, tmp_path: Path) -> None:
     runs = {
-        name: _scan(data, tmp_path / f"{name}.csv", "--engine", "dask", "--method", "confident_learning",
-                    "--score", "normalized_margin", env={"DASK_SCHEDULER": scheduler})
+        name: _scan(
+            data,
+            tmp_path / f"{name}.csv",
+            "--engine",
+            "dask",
+            "--method",
+            "confident_learning",
+            "--score",
+            "normalized_margin",
+            env={"DASK_SCHEDULER": scheduler},
+        )
         for name, data, scheduler in (
             ("sync", dataset / "parts", "synchronous"),
             ("threads", dataset / "parts", "threads"),
             ("glob", str(dataset / "parts" / "*.parquet"), "threads"),
         )
     }
-    local = _scan(dataset / "all.parquet", tmp_path / "local.csv", "--method", "confident_learning",
-                  "--score", "normalized_margin")
+    local = _scan(
+        dataset / "all.parquet",
+        tmp_path / "local.csv",
+        "--method",
+        "confident_learning",
+        "--score",
+        "normalized_margin",
+    )
     assert runs["sync"] == runs["threads"] == runs["glob"] == local
 
 
@@ -86,10 +101,12 @@ def test_bad_input_exits_2_with_one_line(dataset: Path, tmp_path: Path) -> None:
     (empty / "notes.txt").write_text("no parquet here")
     assert_one_line_error(run_cli("scan", empty, "--engine", "dask"), "empty", "no .parquet files")
 
-    assert_one_line_error(run_cli("scan", dataset / "parts", "--engine", "dask", "--compat", "cleanlab"),
-                          "--engine local")
-    assert_one_line_error(run_cli("scan", dataset / "parts", "--dask-scheduler", "tcp://127.0.0.1:1"),
-                          "--engine dask")
+    assert_one_line_error(
+        run_cli("scan", dataset / "parts", "--engine", "dask", "--compat", "cleanlab"), "--engine local"
+    )
+    assert_one_line_error(
+        run_cli("scan", dataset / "parts", "--dask-scheduler", "tcp://127.0.0.1:1"), "--engine dask"
+    )
 
 
 def test_missing_dask_is_a_usage_error(dataset: Path, tmp_path: Path) -> None:

@@ -52,8 +52,19 @@ class _Collector(HTMLParser):
 
 def test_html_report_is_self_contained_and_consistent(tmp_path: Path) -> None:
     page, out, summary = tmp_path / "report.html", tmp_path / "r.csv", tmp_path / "s.json"
-    result = run_cli("scan", FIXTURES / "cifar10-test-slice.csv", "--id-col", "id", "--html", page, "-o", out,
-                     "--summary", summary, "-q")
+    result = run_cli(
+        "scan",
+        FIXTURES / "cifar10-test-slice.csv",
+        "--id-col",
+        "id",
+        "--html",
+        page,
+        "-o",
+        out,
+        "--summary",
+        summary,
+        "-q",
+    )
     assert result.returncode == 0, result.stderr
     text = page.read_text(encoding="utf-8")
     parser = _Collector()

@@ -16,8 +16,16 @@ from labelaudit.io.writers import read_parquet_metadata
 from tests.conftest import assert_one_line_error
 
 CLASSES = ["beach", "sunset", "fall_foliage", "field", "mountain", "urban"]
-REPORT_COLUMNS = ["row", "id", "given_label", "missing_tags", "spurious_tags", "label_quality", "is_label_issue",
-                  "rank"]
+REPORT_COLUMNS = [
+    "row",
+    "id",
+    "given_label",
+    "missing_tags",
+    "spurious_tags",
+    "label_quality",
+    "is_label_issue",
+    "rank",
+]
 
 
 def _problem(n: int = 240, seed: int = 3):
@@ -89,8 +97,21 @@ def test_delimited_csv_report_summary_and_api_parity(cli, files, problem, tmp_pa
     tags, probs = problem
     out = tmp_path / "report.parquet"
     summary_path = tmp_path / "summary.json"
-    result = cli("scan", files["csv"], "--multi-label", "--label-col", "tags", "--id-col", "id",
-                 "-o", out, "--summary", summary_path, "--top", "3")
+    result = cli(
+        "scan",
+        files["csv"],
+        "--multi-label",
+        "--label-col",
+        "tags",
+        "--id-col",
+        "id",
+        "-o",
+        out,
+        "--summary",
+        summary_path,
+        "--top",
+        "3",
+    )
     assert result.returncode == 0, result.stderr
     report = pd.read_parquet(out)
     assert list(report.columns) == REPORT_COLUMNS
@@ -142,14 +163,40 @@ def test_every_label_format_gives_the_same_report(cli, files, problem, tmp_path,
 def test_separate_probs_file_custom_separator_and_options(cli, files, problem, tmp_path):
     tags, probs = problem
     out = tmp_path / "report.jsonl"
-    result = cli("scan", files["piped"], "--multi-label", "--label-col", "tags", "--label-sep", "|",
-                 "--probs", files["npy"], "--classes", ",".join(CLASSES), "--compat", "cleanlab",
-                 "--method", "both", "--score", "normalized_margin", "--aggregate", "softmin",
-                 "-o", out, "--sort", "rank", "--issues-only", "-q")
+    result = cli(
+        "scan",
+        files["piped"],
+        "--multi-label",
+        "--label-col",
+        "tags",
+        "--label-sep",
+        "|",
+        "--probs",
+        files["npy"],
+        "--classes",
+        ",".join(CLASSES),
+        "--compat",
+        "cleanlab",
+        "--method",
+        "both",
+        "--score",
+        "normalized_margin",
+        "--aggregate",
+        "softmin",
+        "-o",
+        out,
+        "--sort",
+        "rank",
+        "--issues-only",
+        "-q",
+    )
     assert result.returncode == 0, result.stderr
-    report = pd.read_json(out, lines=True, dtype={"given_label": str, "missing_tags": str, "spurious_tags": str})
-    audit = _expected(tags, probs, compat="cleanlab", filter_by="both", method="normalized_margin",
-                      aggregate="softmin")
+    report = pd.read_json(
+        out, lines=True, dtype={"given_label": str, "missing_tags": str, "spurious_tags": str}
+    )
+    audit = _expected(
+        tags, probs, compat="cleanlab", filter_by="both", method="normalized_margin", aggregate="softmin"
+    )
     assert len(report) == int(audit.is_issue.sum())
     assert report["rank"].is_monotonic_increasing
     assert sorted(report["row"]) == np.flatnonzero(audit.is_issue).tolist()
@@ -158,8 +205,18 @@ def test_separate_probs_file_custom_separator_and_options(cli, files, problem, t
 
 
 def test_gate_counts_flagged_examples(cli, files, tmp_path):
-    result = cli("scan", files["csv"], "--multi-label", "--label-col", "tags", "--max-issues", "0", "-q",
-                 "-o", tmp_path / "r.csv")
+    result = cli(
+        "scan",
+        files["csv"],
+        "--multi-label",
+        "--label-col",
+        "tags",
+        "--max-issues",
+        "0",
+        "-q",
+        "-o",
+        tmp_path / "r.csv",
+    )
     assert result.returncode == 1
     assert "gate failed" in result.stderr
 
@@ -186,7 +243,9 @@ def frames(problem):
     probs_frame = pd.DataFrame(probs, columns=[f"p_{c}" for c in CLASSES])
     delimited = pd.DataFrame({"tags": [_names(r) for r in tags]}).join(probs_frame)
     listed = pd.DataFrame({"tags": [list(np.asarray(CLASSES)[r]) for r in tags]}).join(probs_frame)
-    columns = pd.DataFrame({f"y_{c}": tags[:, j].astype(int) for j, c in enumerate(CLASSES)}).join(probs_frame)
+    columns = pd.DataFrame({f"y_{c}": tags[:, j].astype(int) for j, c in enumerate(CLASSES)}).join(
+        probs_frame
+    )
     return delimited, listed, columns
 
 
@@ -226,8 +285,10 @@ def test_tag_column_values_must_be_0_or_1(cli, frames, tmp_path):
     assert_one_line_error(result, "column 'y_field' row 4", "is 2, not 0 or 1")
 
 
-@pytest.mark.parametrize(("value", "needle"), [(1.25, "1.25 is not a probability in [0, 1]"),
-                                              (-3.0, "-3 is negative; probabilities are in [0, 1]")])
+@pytest.mark.parametrize(
+    ("value", "needle"),
+    [(1.25, "1.25 is not a probability in [0, 1]"), (-3.0, "-3 is negative; probabilities are in [0, 1]")],
+)
 def test_probability_outside_unit_interval(cli, frames, tmp_path, value, needle):
     frame = frames[0].copy()
     frame.loc[9, "p_mountain"] = value
@@ -255,8 +316,9 @@ def test_empty_csv_cell_is_the_empty_tag_set(cli, frames, tmp_path):
     frame = frames[0].copy()
     frame.loc[6, "tags"] = ""
     out = tmp_path / "r.csv"
-    result = cli("scan", _write(tmp_path, "d.csv", frame), "--multi-label", "--label-col", "tags", "-o", out,
-                 "-q")
+    result = cli(
+        "scan", _write(tmp_path, "d.csv", frame), "--multi-label", "--label-col", "tags", "-o", out, "-q"
+    )
     assert result.returncode == 0, result.stderr
     assert pd.read_csv(out, keep_default_na=False)["given_label"].iloc[6] == ""
 
@@ -293,8 +355,22 @@ def test_development_set_matches_the_library(cli, data_dir, tmp_path):
     frame = pd.DataFrame({"tags": [";".join(np.asarray(names)[r]) for r in tags]})
     path = _write(tmp_path, "emotions.csv", frame)
     out = tmp_path / "r.parquet"
-    result = cli("scan", path, "--multi-label", "--label-col", "tags", "--label-sep", ";", "--probs",
-                 folder / "pred_probs.npy", "--classes", ",".join(names), "-o", out, "-q")
+    result = cli(
+        "scan",
+        path,
+        "--multi-label",
+        "--label-col",
+        "tags",
+        "--label-sep",
+        ";",
+        "--probs",
+        folder / "pred_probs.npy",
+        "--classes",
+        ",".join(names),
+        "-o",
+        out,
+        "-q",
+    )
     assert result.returncode == 0, result.stderr
     report = pd.read_parquet(out)
     audit = _expected(tags, probs)

@@ -30,8 +30,20 @@ def test_csv_report_is_byte_identical(tmp_path: Path, method: str) -> None:
     outs = {}
     for name, extra in (("memory", ()), ("stream", ("--chunk-rows", "300"))):
         out, summary = tmp_path / f"{name}.csv", tmp_path / f"{name}.json"
-        result = run_cli("scan", FIXTURE, "--method", method, "--id-col", "id", "-o", out,
-                         "--summary", summary, "-q", *extra)
+        result = run_cli(
+            "scan",
+            FIXTURE,
+            "--method",
+            method,
+            "--id-col",
+            "id",
+            "-o",
+            out,
+            "--summary",
+            summary,
+            "-q",
+            *extra,
+        )
         assert result.returncode == 0, result.stderr
         outs[name] = (out.read_bytes(), _summary(summary))
     assert outs["memory"][0] == outs["stream"][0]
@@ -45,8 +57,20 @@ def test_parquet_float32_report_rows_and_summary_equal(tmp_path: Path, fixture_f
     reports = {}
     for name, extra in (("memory", ()), ("stream", ("--chunk-rows", "300"))):
         out = tmp_path / f"{name}.parquet"
-        result = run_cli("scan", data, "--method", "prune_by_class", "--score", "normalized_margin",
-                         "-o", out, "-q", "--sort", "rank", *extra)
+        result = run_cli(
+            "scan",
+            data,
+            "--method",
+            "prune_by_class",
+            "--score",
+            "normalized_margin",
+            "-o",
+            out,
+            "-q",
+            "--sort",
+            "rank",
+            *extra,
+        )
         assert result.returncode == 0, result.stderr
         meta = read_parquet_metadata(str(out))
         reports[name] = (pd.read_parquet(out), meta["summary"])
@@ -74,14 +98,20 @@ def test_bad_values_in_a_late_chunk_name_the_global_row(tmp_path: Path, fixture_
     text["p_cat"] = text["p_cat"].astype(object)
     text.loc[1701, "p_cat"] = "abc"
     text.to_csv(tmp_path / "text.csv", index=False)
-    assert_one_line_error(run_cli("scan", tmp_path / "text.csv", "--chunk-rows", "300"),
-                          "text.csv", "'p_cat'", "row 1701")
+    assert_one_line_error(
+        run_cli("scan", tmp_path / "text.csv", "--chunk-rows", "300"), "text.csv", "'p_cat'", "row 1701"
+    )
 
     label = fixture_frame.copy()
     label.loc[1702, "label"] = "zebra"
     label.to_csv(tmp_path / "label.csv", index=False)
-    assert_one_line_error(run_cli("scan", tmp_path / "label.csv", "--chunk-rows", "300"),
-                          "label.csv", "'label'", "row 1702", "'zebra'")
+    assert_one_line_error(
+        run_cli("scan", tmp_path / "label.csv", "--chunk-rows", "300"),
+        "label.csv",
+        "'label'",
+        "row 1702",
+        "'zebra'",
+    )
 
     negative = fixture_frame.copy()
     negative.loc[1650, "p_dog"] = -0.5
@@ -100,8 +130,14 @@ def test_unsupported_combinations_exit_2_with_one_line(tmp_path: Path) -> None:
         (("--chunk-rows", "0"), "--chunk-rows"),
     ]
     for extra, needle in cases:
-        args = ["scan", FIXTURE, *extra] if "--chunk-rows" in extra else ["scan", FIXTURE, "--chunk-rows", "50", *extra]
+        args = (
+            ["scan", FIXTURE, *extra]
+            if "--chunk-rows" in extra
+            else ["scan", FIXTURE, "--chunk-rows", "50", *extra]
+        )
         assert_one_line_error(run_cli(*args), needle)
-    assert_one_line_error(run_cli("scan", "-", "--chunk-rows", "50", input=FIXTURE.read_bytes()), "standard input")
+    assert_one_line_error(
+        run_cli("scan", "-", "--chunk-rows", "50", input=FIXTURE.read_bytes()), "standard input"
+    )
     (tmp_path / "d.jsonl").write_text('{"label": "a", "p_a": 1.0, "p_b": 0.0}\n')
     assert_one_line_error(run_cli("scan", tmp_path / "d.jsonl", "--chunk-rows", "50"), "jsonl")

@@ -54,17 +54,33 @@ def test_canonical_encoding_sorts_values_not_rows() -> None:
 
 
 def test_integer_strings_become_integers_but_padded_ones_stay_text() -> None:
-    ann = Annotations.from_arrays(["i1", "i2", "i3"], ["a", "a", "a"], pd.Series(["10", "2", "2"], dtype=object))
+    ann = Annotations.from_arrays(
+        ["i1", "i2", "i3"], ["a", "a", "a"], pd.Series(["10", "2", "2"], dtype=object)
+    )
     assert ann.classes.tolist() == [2, 10]
     ann = Annotations.from_arrays(["i1", "i2"], ["a", "a"], pd.Series(["02", "2"], dtype=object))
     assert ann.classes.tolist() == ["02", "2"]
 
 
 def test_wide_equals_long() -> None:
-    wide = pd.DataFrame({"item": [1, 2, 3], "ann1": ["cat", "dog", None], "ann2": ["cat", "", "dog"],
-                         "ann3": [None, "dog", "dog"]})
-    long = _frame([(1, "ann1", "cat"), (2, "ann1", "dog"), (1, "ann2", "cat"), (3, "ann2", "dog"),
-                   (2, "ann3", "dog"), (3, "ann3", "dog")])
+    wide = pd.DataFrame(
+        {
+            "item": [1, 2, 3],
+            "ann1": ["cat", "dog", None],
+            "ann2": ["cat", "", "dog"],
+            "ann3": [None, "dog", "dog"],
+        }
+    )
+    long = _frame(
+        [
+            (1, "ann1", "cat"),
+            (2, "ann1", "dog"),
+            (1, "ann2", "cat"),
+            (3, "ann2", "dog"),
+            (2, "ann3", "dog"),
+            (3, "ann3", "dog"),
+        ]
+    )
     a, b = Annotations.from_wide(wide), Annotations.from_long(long)
     for name in ("items", "annotators", "classes", "item_idx", "annotator_idx", "label_idx", "item_ptr"):
         assert getattr(a, name).tolist() == getattr(b, name).tolist(), name
@@ -83,9 +99,14 @@ def test_blank_labels_are_dropped_with_a_warning_and_missing_ids_are_errors() ->
 
 # ------------------------------------------------------------------------------------------ majority vote
 def test_majority_vote_hand_checked() -> None:
-    rows = [("a", "x", "cat"), ("a", "y", "cat"), ("a", "z", "dog"),
-            ("b", "x", "dog"), ("b", "y", "cat"),
-            ("c", "z", "bird")]
+    rows = [
+        ("a", "x", "cat"),
+        ("a", "y", "cat"),
+        ("a", "z", "dog"),
+        ("b", "x", "dog"),
+        ("b", "y", "cat"),
+        ("c", "z", "bird"),
+    ]
     rows += [(f"u{i}", w, "cat" if i % 2 else "dog") for i in range(4) for w in "xyz"]  # unanimous
     result = aggregate(Annotations.from_long(_frame(rows)), method="majority", seed=3)
     items = result.items.set_index("item")
@@ -103,7 +124,9 @@ def test_majority_vote_hand_checked() -> None:
     a = (1 + np.sqrt(1 - 3 + 6 * 26 / 32)) / 3
     w = np.log(2 * a / (1 - a))
     assert result.summary["fit"]["pooled_accuracy"] == pytest.approx(a)
-    assert items.loc["a", "consensus_quality"] == pytest.approx(np.exp(2 * w) / (np.exp(2 * w) + np.exp(w) + 1))
+    assert items.loc["a", "consensus_quality"] == pytest.approx(
+        np.exp(2 * w) / (np.exp(2 * w) + np.exp(w) + 1)
+    )
     assert items.loc["c", "consensus_quality"] == pytest.approx(np.exp(w) / (np.exp(w) + 2))
     assert items.loc["b", "consensus_quality"] == pytest.approx(np.exp(w) / (2 * np.exp(w) + 1))  # tie
     assert result.summary["num_ties"] == 1
@@ -140,11 +163,13 @@ def test_same_annotations_in_any_row_order_give_identical_output(method: str) ->
         pred = None
         if method == "crowdlab":
             order = prob_frame.sample(frac=1.0, random_state=seed)
-            ann, pred = align_probabilities(ann, order["item"], ["0", "1", "2"],
-                                            order[["p_0", "p_1", "p_2"]].to_numpy())
+            ann, pred = align_probabilities(
+                ann, order["item"], ["0", "1", "2"], order[["p_0", "p_1", "p_2"]].to_numpy()
+            )
         result = aggregate(ann, method=method, pred_probs=pred)
-        outputs.append((result.items.to_csv(index=False), result.annotators.to_csv(index=False),
-                        repr(result.summary)))
+        outputs.append(
+            (result.items.to_csv(index=False), result.annotators.to_csv(index=False), repr(result.summary))
+        )
     assert outputs[0] == outputs[1] == outputs[2]
 
 
@@ -167,8 +192,10 @@ def test_em_objective_never_decreases() -> None:
     crowd = simulate_crowd(400, 12, 3, 3, scenario="heterogeneous", seed=2)
     ann = Annotations.from_long(crowd.annotations)
     for one_coin in (False, True):
-        objectives = [dawid_skene(ann, one_coin=one_coin, max_iter=m, tol=1e-300).info["objective"]
-                      for m in range(1, 12)]
+        objectives = [
+            dawid_skene(ann, one_coin=one_coin, max_iter=m, tol=1e-300).info["objective"]
+            for m in range(1, 12)
+        ]
         assert all(b >= a - 1e-9 for a, b in itertools.pairwise(objectives)), objectives
 
 
@@ -234,8 +261,12 @@ def test_crowdlab_needs_probabilities() -> None:
 def test_align_probabilities() -> None:
     ann = Annotations.from_long(_frame([("a", "x", 1), ("b", "x", 2)]))
     with pytest.warns(LabelauditWarning, match="1 row"):
-        ann2, probs = align_probabilities(ann, ["b", "a", "zzz"], ["2", "1", "3"],
-                                          np.array([[0.9, 0.1, 0.0], [0.2, 0.7, 0.1], [0.3, 0.3, 0.4]]))
+        ann2, probs = align_probabilities(
+            ann,
+            ["b", "a", "zzz"],
+            ["2", "1", "3"],
+            np.array([[0.9, 0.1, 0.0], [0.2, 0.7, 0.1], [0.3, 0.3, 0.4]]),
+        )
     assert ann2.classes.tolist() == [1, 2, 3]  # class 3 comes from the probabilities
     assert np.allclose(probs, [[0.7, 0.2, 0.1], [0.1, 0.9, 0.0]])
     with pytest.raises(InputError, match="no probabilities for item 'b'"):
@@ -250,8 +281,14 @@ def test_align_probabilities() -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "needle"),
-    [({"method": "vote"}, "method must be one of"), ({"seed": -1}, "seed"), ({"max_iter": 0}, "max_iter"),
-     ({"tol": 0.0}, "tol"), ({"smoothing": -1.0}, "smoothing"), ({"seed": 1.5}, "seed")],
+    [
+        ({"method": "vote"}, "method must be one of"),
+        ({"seed": -1}, "seed"),
+        ({"max_iter": 0}, "max_iter"),
+        ({"tol": 0.0}, "tol"),
+        ({"smoothing": -1.0}, "smoothing"),
+        ({"seed": 1.5}, "seed"),
+    ],
 )
 def test_parameters_are_validated_up_front(kwargs: dict, needle: str) -> None:
     ann = Annotations.from_long(_frame([("a", "x", 1)]))

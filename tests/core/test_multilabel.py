@@ -179,8 +179,12 @@ def test_softmax_looking_rows_warn():
 
 @pytest.mark.parametrize(
     ("value", "pattern"),
-    [(1.5, r"row 4, class 1 is 1\.5"), (-0.1, r"row 4, class 1 is -0\.1"), (np.nan, r"row 4, class 1 .*finite"),
-     (np.inf, r"row 4, class 1 .*finite")],
+    [
+        (1.5, r"row 4, class 1 is 1\.5"),
+        (-0.1, r"row 4, class 1 is -0\.1"),
+        (np.nan, r"row 4, class 1 .*finite"),
+        (np.inf, r"row 4, class 1 .*finite"),
+    ],
 )
 def test_bad_probabilities_raise(value, pattern):
     tags, probs, _, _ = planted()
@@ -274,8 +278,14 @@ def test_bad_parameters_raise_usage_error(kwargs):
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"method": "entropy"}, {"aggregate": "max"}, {"alpha": 0.0}, {"alpha": 1.2}, {"temperature": 0.0},
-     {"temperature": float("nan")}],
+    [
+        {"method": "entropy"},
+        {"aggregate": "max"},
+        {"alpha": 0.0},
+        {"alpha": 1.2},
+        {"temperature": 0.0},
+        {"temperature": float("nan")},
+    ],
 )
 def test_bad_score_parameters_raise_usage_error(kwargs):
     tags, probs, _, _ = planted()
@@ -316,12 +326,17 @@ def test_aggregations_match_their_definitions(k):
     np.testing.assert_allclose(ml.multilabel_quality_scores(tags, probs, **kw), _ema(s, 0.8))
     np.testing.assert_allclose(ml.multilabel_quality_scores(tags, probs, alpha=0.3, **kw), _ema(s, 0.3))
     np.testing.assert_allclose(ml.multilabel_quality_scores(tags, probs, alpha=1.0, **kw), s.min(axis=1))
-    np.testing.assert_allclose(ml.multilabel_quality_scores(tags, probs, aggregate="min", **kw), s.min(axis=1))
-    np.testing.assert_allclose(ml.multilabel_quality_scores(tags, probs, aggregate="mean", **kw), s.mean(axis=1))
+    np.testing.assert_allclose(
+        ml.multilabel_quality_scores(tags, probs, aggregate="min", **kw), s.min(axis=1)
+    )
+    np.testing.assert_allclose(
+        ml.multilabel_quality_scores(tags, probs, aggregate="mean", **kw), s.mean(axis=1)
+    )
     w = np.exp((1 - s) / 0.5)
     w /= w.sum(axis=1, keepdims=True)
     np.testing.assert_allclose(
-        ml.multilabel_quality_scores(tags, probs, aggregate="softmin", temperature=0.5, **kw), (w * s).sum(axis=1)
+        ml.multilabel_quality_scores(tags, probs, aggregate="softmin", temperature=0.5, **kw),
+        (w * s).sum(axis=1),
     )
     np.testing.assert_allclose(ml.per_class_quality_scores(tags, probs, **kw), s)
 

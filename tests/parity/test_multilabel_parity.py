@@ -50,8 +50,10 @@ def random_problem(seed: int) -> tuple[np.ndarray, np.ndarray, dict]:
         tags[(j + 1) % n, j] = False
     kwargs: dict = {}
     if seed % 4 == 1:
-        kwargs = {"frac_noise": float(rng.choice([0.3, 0.5, 0.7, 0.9])),
-                  "min_examples_per_class": int(rng.choice([1, 5, 30, 60]))}
+        kwargs = {
+            "frac_noise": float(rng.choice([0.3, 0.5, 0.7, 0.9])),
+            "min_examples_per_class": int(rng.choice([1, 5, 30, 60])),
+        }
     return tags, probs, kwargs
 
 

@@ -9,14 +9,16 @@ from rich.console import Console
 
 from labelaudit.report.table import issues_table, print_scan_summary
 
-REPORT = pd.DataFrame({
-    "row": [0, 1, 2],
-    "given_label": ["cat", "dog", "cat"],
-    "suggested_label": ["cat", "cat", "dog"],
-    "label_quality": [0.9, 0.05, 0.2],
-    "is_label_issue": [False, True, True],
-    "rank": [3, 1, 2],
-})
+REPORT = pd.DataFrame(
+    {
+        "row": [0, 1, 2],
+        "given_label": ["cat", "dog", "cat"],
+        "suggested_label": ["cat", "cat", "dog"],
+        "label_quality": [0.9, 0.05, 0.2],
+        "is_label_issue": [False, True, True],
+        "rank": [3, 1, 2],
+    }
+)
 
 SUMMARY = {
     "num_examples": 3,
@@ -44,8 +46,11 @@ most overlapping classes: cat <-> dog (50.00% of examples)
 
 def test_table_and_summary_render_exactly() -> None:
     console = Console(width=100, record=True, color_system=None, force_terminal=False, file=io.StringIO())
-    console.print(issues_table(REPORT, ["rank", "row", "given_label", "label_quality", "is_label_issue"],
-                               top=2, title="Top 2"))
+    console.print(
+        issues_table(
+            REPORT, ["rank", "row", "given_label", "label_quality", "is_label_issue"], top=2, title="Top 2"
+        )
+    )
     print_scan_summary(console, SUMMARY)
     lines = [line.rstrip() for line in console.export_text().splitlines()]
     assert "\n".join(lines) + "\n" == EXPECTED

@@ -119,7 +119,9 @@ def _top_two_grad(lo, hi, annotator_idx, label_idx, reliability, g, h, n_classes
 
 
 @njit(cache=True, nogil=True)
-def top_two_confusion(item_ptr, annotator_idx, label_idx, reliability, top, second, n_classes):  # pragma: no cover
+def top_two_confusion(
+    item_ptr, annotator_idx, label_idx, reliability, top, second, n_classes
+):  # pragma: no cover
     """Confusion probability of each item's top-two answers (Kim et al.), by maximum likelihood.
 
     Model: a *reliable* draw (probability ``r_j``) answers the top class ``g`` with probability ``q`` and

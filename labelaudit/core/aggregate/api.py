@@ -34,10 +34,25 @@ from labelaudit.core.aggregate.wawa import wawa
 from labelaudit.errors import InputError, InvalidProbabilitiesError, LabelauditWarning, UsageError
 
 METHODS = ("auto", "majority", "wawa", "dawid-skene", "one-coin", "crowdlab")
-ITEM_COLUMNS = ("item", "consensus_label", "consensus_quality", "agreement", "num_annotations", "is_tie",
-                "runner_up_label", "confusion_probability")
-ANNOTATOR_COLUMNS = ("annotator", "quality", "agreement", "num_annotations", "num_items", "worst_class",
-                     "worst_class_accuracy")
+ITEM_COLUMNS = (
+    "item",
+    "consensus_label",
+    "consensus_quality",
+    "agreement",
+    "num_annotations",
+    "is_tie",
+    "runner_up_label",
+    "confusion_probability",
+)
+ANNOTATOR_COLUMNS = (
+    "annotator",
+    "quality",
+    "agreement",
+    "num_annotations",
+    "num_items",
+    "worst_class",
+    "worst_class_accuracy",
+)
 
 
 @dataclass
@@ -84,8 +99,17 @@ class AggregateResult:
         return confusion_matrices(self.fit)
 
 
-def check_parameters(*, method: str, seed: int, max_iter: int, tol: float, smoothing: float, diagonal: float,
-                     prior_smoothing: float, has_probs: bool) -> None:
+def check_parameters(
+    *,
+    method: str,
+    seed: int,
+    max_iter: int,
+    tol: float,
+    smoothing: float,
+    diagonal: float,
+    prior_smoothing: float,
+    has_probs: bool,
+) -> None:
     """Validate every parameter up front; raise one :class:`UsageError` naming the first bad one."""
     if method not in METHODS:
         raise UsageError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
@@ -97,7 +121,11 @@ def check_parameters(*, method: str, seed: int, max_iter: int, tol: float, smoot
         raise UsageError(f"max_iter must be an integer >= 1, not {max_iter!r}")
     if not (isinstance(tol, numbers.Real) and np.isfinite(tol) and tol > 0):
         raise UsageError(f"tol must be a positive number, not {tol!r}")
-    for name, value in (("smoothing", smoothing), ("diagonal", diagonal), ("prior_smoothing", prior_smoothing)):
+    for name, value in (
+        ("smoothing", smoothing),
+        ("diagonal", diagonal),
+        ("prior_smoothing", prior_smoothing),
+    ):
         if not (isinstance(value, numbers.Real) and np.isfinite(value) and value >= 0):
             raise UsageError(f"{name} must be a number >= 0, not {value!r}")
 
@@ -159,14 +187,24 @@ def aggregate(
     InputError
         ``pred_probs`` has the wrong shape or holds values that are not probabilities.
     """
-    check_parameters(method=method, seed=seed, max_iter=max_iter, tol=tol, smoothing=smoothing,
-                     diagonal=diagonal, prior_smoothing=prior_smoothing, has_probs=pred_probs is not None)
+    check_parameters(
+        method=method,
+        seed=seed,
+        max_iter=max_iter,
+        tol=tol,
+        smoothing=smoothing,
+        diagonal=diagonal,
+        prior_smoothing=prior_smoothing,
+        has_probs=pred_probs is not None,
+    )
     ann = annotations
     probs = None
     if pred_probs is not None:
         probs = np.ascontiguousarray(pred_probs, dtype=np.float64)
         if probs.shape != (ann.n_items, ann.n_classes):
-            raise InputError(f"pred_probs must have shape ({ann.n_items}, {ann.n_classes}), not {probs.shape}")
+            raise InputError(
+                f"pred_probs must have shape ({ann.n_items}, {ann.n_classes}), not {probs.shape}"
+            )
         probs = check_probabilities(probs, "pred_probs")
     chosen = resolve_method(method, probs is not None)
 
@@ -177,9 +215,17 @@ def aggregate(
     elif chosen == "wawa":
         fit = wawa(ann, pred_probs=probs, seed=seed)
     elif chosen in ("dawid-skene", "one-coin"):
-        fit = dawid_skene(ann, one_coin=chosen == "one-coin", smoothing=smoothing, diagonal=diagonal,
-                          prior_smoothing=prior_smoothing, max_iter=max_iter, tol=tol, seed=seed,
-                          pred_probs=probs)
+        fit = dawid_skene(
+            ann,
+            one_coin=chosen == "one-coin",
+            smoothing=smoothing,
+            diagonal=diagonal,
+            prior_smoothing=prior_smoothing,
+            max_iter=max_iter,
+            tol=tol,
+            seed=seed,
+            pred_probs=probs,
+        )
     else:
         assert probs is not None
         fit = crowdlab(ann, probs, seed=seed)
@@ -192,15 +238,18 @@ def aggregate(
         # The majority-vote regime (Purificato et al.): when the fitted annotators certify majority vote as the
         # Bayes rule for (almost) every item, Dawid-Skene can only add estimation noise. Use majority vote then,
         # with its ties (where the Bayes rule does look at who voted) broken by the Dawid-Skene posterior.
-        check = majority_vote_regime(ann, annotator_m.quality, fit.class_prior, fit.consensus, mv.consensus,
-                                     fit.method)
+        check = majority_vote_regime(
+            ann, annotator_m.quality, fit.class_prior, fit.consensus, mv.consensus, fit.method
+        )
         if check["optimal_share"] >= MV_OPTIMAL_SHARE:
             ds_fit, ds_accuracy = fit, annotator_m.quality
             fit = majority_vote(ann, pred_probs=ds_fit.posterior, seed=seed)
             fit.info["dawid_skene"] = {k: v for k, v in ds_fit.info.items() if not isinstance(v, np.ndarray)}
             fit.class_prior = ds_fit.class_prior
-            auto_reason = (f"the Dawid-Skene fit certifies majority vote as optimal for "
-                           f"{check['optimal_share']:.1%} of items; ties broken by the Dawid-Skene posterior")
+            auto_reason = (
+                f"the Dawid-Skene fit certifies majority vote as optimal for "
+                f"{check['optimal_share']:.1%} of items; ties broken by the Dawid-Skene posterior"
+            )
             annotator_m = annotator_metrics(ann, fit)
             mv = fit
     item_m = item_metrics(ann, fit, counts, annotator_m.reliability)
@@ -209,8 +258,16 @@ def aggregate(
     elif fit.method in ("majority", "wawa"):
         # their posteriors are symmetric in the annotators, so they cannot tell annotators apart: take the
         # accuracies and class prior for the regime check from a one-coin Dawid-Skene fit
-        reference = dawid_skene(ann, one_coin=True, smoothing=smoothing, diagonal=diagonal,
-                                prior_smoothing=prior_smoothing, max_iter=max_iter, tol=tol, seed=seed)
+        reference = dawid_skene(
+            ann,
+            one_coin=True,
+            smoothing=smoothing,
+            diagonal=diagonal,
+            prior_smoothing=prior_smoothing,
+            max_iter=max_iter,
+            tol=tol,
+            seed=seed,
+        )
         accuracy, prior = annotator_metrics(ann, reference).quality, reference.class_prior
         regime_source = "one-coin"
     else:
@@ -246,8 +303,9 @@ def check_probabilities(matrix: np.ndarray, source: str) -> np.ndarray:
         raise InvalidProbabilitiesError(f"{source}: row {row}: probabilities are all zero")
     off = np.abs(sums - 1.0) > 1e-3
     if off.any():
-        warnings.warn(f"{source}: {int(off.sum())} row(s) do not sum to 1; rescaled", LabelauditWarning,
-                      stacklevel=3)
+        warnings.warn(
+            f"{source}: {int(off.sum())} row(s) do not sum to 1; rescaled", LabelauditWarning, stacklevel=3
+        )
     return np.ascontiguousarray(matrix / sums[:, None])
 
 
@@ -269,7 +327,9 @@ def align_probabilities(
     """
     matrix = np.asarray(matrix, dtype=np.float64)
     if matrix.ndim != 2 or matrix.shape[1] != len(class_names):
-        raise InputError(f"{source}: expected one column per class ({len(class_names)}), got shape {matrix.shape}")
+        raise InputError(
+            f"{source}: expected one column per class ({len(class_names)}), got shape {matrix.shape}"
+        )
     names = canonical_values(pd.Series(list(class_names), dtype=object), integer_strings=True)
     if len(set(names.tolist())) != len(names):
         raise InputError(f"{source}: the same class appears in two probability columns")
@@ -304,8 +364,11 @@ def align_probabilities(
         )
     extra = len(keys) - len(ann_keys)
     if extra > 0:
-        warnings.warn(f"{source}: {extra} row(s) for items nobody annotated were ignored", LabelauditWarning,
-                      stacklevel=2)
+        warnings.warn(
+            f"{source}: {extra} row(s) for items nobody annotated were ignored",
+            LabelauditWarning,
+            stacklevel=2,
+        )
     aligned = np.ascontiguousarray(matrix[position])
     return ann, check_probabilities(aligned, source)
 
@@ -323,16 +386,18 @@ def _values(classes: np.ndarray, codes: np.ndarray) -> np.ndarray:
 
 
 def _items_frame(ann: Annotations, fit: MethodFit, m: ItemMetrics) -> pd.DataFrame:
-    return pd.DataFrame({
-        "item": ann.items,
-        "consensus_label": ann.classes[fit.consensus],
-        "consensus_quality": m.quality.astype(np.float64),
-        "agreement": m.agreement.astype(np.float64),
-        "num_annotations": m.num_annotations,
-        "is_tie": fit.is_tie.astype(bool),
-        "runner_up_label": _values(ann.classes, m.runner_up),
-        "confusion_probability": m.confusion_probability.astype(np.float64),
-    })
+    return pd.DataFrame(
+        {
+            "item": ann.items,
+            "consensus_label": ann.classes[fit.consensus],
+            "consensus_quality": m.quality.astype(np.float64),
+            "agreement": m.agreement.astype(np.float64),
+            "num_annotations": m.num_annotations,
+            "is_tie": fit.is_tie.astype(bool),
+            "runner_up_label": _values(ann.classes, m.runner_up),
+            "confusion_probability": m.confusion_probability.astype(np.float64),
+        }
+    )
 
 
 def _nullable(values: np.ndarray) -> np.ndarray:
@@ -342,16 +407,19 @@ def _nullable(values: np.ndarray) -> np.ndarray:
 
 
 def _annotators_frame(ann: Annotations, fit: MethodFit, m: AnnotatorMetrics) -> pd.DataFrame:
-    frame = pd.DataFrame({
-        "annotator": ann.annotators,
-        "quality": m.quality,
-        "agreement": m.agreement,
-        "num_annotations": m.num_annotations,
-        "num_items": m.num_items,
-        "worst_class": _values(ann.classes, m.worst_class),
-        "worst_class_accuracy": _nullable(m.worst_class_accuracy)
-        if not np.isfinite(m.worst_class_accuracy).all() else m.worst_class_accuracy,
-    })
+    frame = pd.DataFrame(
+        {
+            "annotator": ann.annotators,
+            "quality": m.quality,
+            "agreement": m.agreement,
+            "num_annotations": m.num_annotations,
+            "num_items": m.num_items,
+            "worst_class": _values(ann.classes, m.worst_class),
+            "worst_class_accuracy": _nullable(m.worst_class_accuracy)
+            if not np.isfinite(m.worst_class_accuracy).all()
+            else m.worst_class_accuracy,
+        }
+    )
     pi = confusion_matrices(fit)
     if pi is not None:
         frame["confusion_matrix"] = [json.dumps(np.round(p, 6).tolist()) for p in pi]
@@ -381,8 +449,15 @@ def _class_value(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def _summary(ann: Annotations, fit: MethodFit, requested: str, m: ItemMetrics, annotators: pd.DataFrame,
-             regime: dict[str, Any], has_probs: bool) -> dict[str, Any]:
+def _summary(
+    ann: Annotations,
+    fit: MethodFit,
+    requested: str,
+    m: ItemMetrics,
+    annotators: pd.DataFrame,
+    regime: dict[str, Any],
+    has_probs: bool,
+) -> dict[str, Any]:
     n_i = m.num_annotations
     classes = [_class_value(c) for c in ann.classes]
     info = {k: v for k, v in fit.info.items() if not isinstance(v, np.ndarray)}

@@ -32,8 +32,9 @@ def leave_one_out(result: AggregateResult) -> np.ndarray:
     return out
 
 
-def audit_annotations(result: AggregateResult, *, filter_by: str = "prune_by_noise_rate",
-                      score: str = "self_confidence") -> pd.DataFrame:
+def audit_annotations(
+    result: AggregateResult, *, filter_by: str = "prune_by_noise_rate", score: str = "self_confidence"
+) -> pd.DataFrame:
     """Flag annotations that are probably wrong: confident learning on (annotation label, leave-one-out posterior).
 
     Runs :func:`labelaudit.core.filter.find_label_issues` and :func:`labelaudit.core.scores.label_quality_scores`
@@ -58,11 +59,13 @@ def audit_annotations(result: AggregateResult, *, filter_by: str = "prune_by_noi
             quality = np.asarray(label_quality_scores(labels, loo, method=score), dtype=np.float64)
         except ValueError as exc:
             raise InputError(f"annotation audit: {exc}") from None
-    return pd.DataFrame({
-        "item": ann.items[ann.item_idx],
-        "annotator": ann.annotators[ann.annotator_idx],
-        "label": ann.classes[labels],
-        "consensus_label": ann.classes[result.fit.consensus[ann.item_idx]],
-        "quality": quality,
-        "is_label_issue": issues,
-    })
+    return pd.DataFrame(
+        {
+            "item": ann.items[ann.item_idx],
+            "annotator": ann.annotators[ann.annotator_idx],
+            "label": ann.classes[labels],
+            "consensus_label": ann.classes[result.fit.consensus[ann.item_idx]],
+            "quality": quality,
+            "is_label_issue": issues,
+        }
+    )

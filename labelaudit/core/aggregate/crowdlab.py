@@ -82,14 +82,18 @@ def crowdlab(
     inverse_temperature = fit_temperature(raw[multi], consensus[multi]) if calibrate else 1.0
     probs = tempered(raw, inverse_temperature)
     multi_ann = multi[ann.item_idx]
-    n_j_multi = np.bincount(ann.annotator_idx, weights=multi_ann.astype(np.float64), minlength=ann.n_annotators)
+    n_j_multi = np.bincount(
+        ann.annotator_idx, weights=multi_ann.astype(np.float64), minlength=ann.n_annotators
+    )
     model_label = np.argmax(probs, axis=1)
     rounds = 0
     info: dict[str, object] = {}
     posterior = probs
     for rounds in range(1, max(1, max_rounds) + 1):
         agrees = (ann.label_idx == consensus[ann.item_idx]) & multi_ann
-        agree_j = np.bincount(ann.annotator_idx, weights=agrees.astype(np.float64), minlength=ann.n_annotators)
+        agree_j = np.bincount(
+            ann.annotator_idx, weights=agrees.astype(np.float64), minlength=ann.n_annotators
+        )
         pooled = float(agree_j.sum() / max(n_j_multi.sum(), 1.0))
         s_j = np.where(n_j_multi > 0, agree_j / np.maximum(n_j_multi, 1.0), pooled)
         most_common = np.bincount(consensus[multi], minlength=k).max() / multi.sum()
@@ -101,7 +105,7 @@ def crowdlab(
         off = (1.0 - p_agree) / (k - 1) if k > 1 else 0.0
         weighted_votes = vote_counts(ann, w_j)
         weight_sum = weighted_votes.sum(axis=1)
-        posterior = (w_model * probs + weighted_votes * (p_agree - off) + off * weight_sum[:, None])
+        posterior = w_model * probs + weighted_votes * (p_agree - off) + off * weight_sum[:, None]
         posterior /= (w_model + weight_sum)[:, None]
         new_consensus, new_tie = decide(posterior, ann, seed=seed, tie_scores=probs)
         changed = int((new_consensus != consensus).sum())

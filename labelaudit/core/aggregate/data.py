@@ -48,7 +48,11 @@ def canonical_values(series: pd.Series, *, integer_strings: bool = False) -> np.
         return series.to_numpy(dtype=np.int64)
     if pd.api.types.is_float_dtype(series):
         values = series.to_numpy(dtype=np.float64)
-        if np.all(np.isfinite(values)) and np.all(values == np.round(values)) and np.all(np.abs(values) < 2**53):
+        if (
+            np.all(np.isfinite(values))
+            and np.all(values == np.round(values))
+            and np.all(np.abs(values) < 2**53)
+        ):
             return values.astype(np.int64)
         return values
     # objects: a mixture of python ints/floats/strings -> strings (ints written without a decimal point)
@@ -207,12 +211,20 @@ class Annotations:
         )
 
     @classmethod
-    def from_arrays(cls, items: object, annotators: object, labels: object, *, classes: object = None,
-                    num_dropped: int = 0) -> Annotations:
+    def from_arrays(
+        cls,
+        items: object,
+        annotators: object,
+        labels: object,
+        *,
+        classes: object = None,
+        num_dropped: int = 0,
+    ) -> Annotations:
         """Build from three equal-length sequences (one entry per annotation), none of them missing.
 
         ``classes`` optionally adds classes nobody used (the union with the labels is taken).
         """
+
         def as_series(values: object) -> pd.Series:
             return values if isinstance(values, pd.Series) else pd.Series(np.asarray(values, dtype=object))
 
@@ -239,11 +251,21 @@ class Annotations:
         )
 
     @classmethod
-    def from_long(cls, frame: pd.DataFrame, *, item_col: str = "item", annotator_col: str = "annotator",
-                  label_col: str = "label", source: str = "input") -> Annotations:
+    def from_long(
+        cls,
+        frame: pd.DataFrame,
+        *,
+        item_col: str = "item",
+        annotator_col: str = "annotator",
+        label_col: str = "label",
+        source: str = "input",
+    ) -> Annotations:
         """One row per annotation. Rows with a missing label are dropped (with a warning)."""
-        for column, option in ((item_col, "--item-col"), (annotator_col, "--annotator-col"),
-                               (label_col, "--label-col")):
+        for column, option in (
+            (item_col, "--item-col"),
+            (annotator_col, "--annotator-col"),
+            (label_col, "--label-col"),
+        ):
             _require(frame, column, source, option)
         for column in (item_col, annotator_col):
             missing = _missing_mask(frame[column])
@@ -257,7 +279,9 @@ class Annotations:
         dropped = int(missing.sum())
         if dropped:
             if dropped == len(frame):
-                raise ColumnError(f"{source}: column {label_col!r} has no labels (all {dropped} rows are blank)")
+                raise ColumnError(
+                    f"{source}: column {label_col!r} has no labels (all {dropped} rows are blank)"
+                )
             warnings.warn(
                 f"{source}: {dropped} row(s) with a blank {label_col!r} were skipped",
                 LabelauditWarning,
@@ -293,8 +317,9 @@ class Annotations:
         item_dtype = frame[item_col].dtype
         if pd.api.types.is_integer_dtype(item_dtype) or pd.api.types.is_float_dtype(item_dtype):
             items = pd.Series(pd.to_numeric(items), dtype=item_dtype)
-        return cls.from_arrays(items, np.concatenate(annotator_parts), pd.Series(np.concatenate(label_parts),
-                                                                                  dtype=object))
+        return cls.from_arrays(
+            items, np.concatenate(annotator_parts), pd.Series(np.concatenate(label_parts), dtype=object)
+        )
 
     # ------------------------------------------------------------------ helpers
     def with_classes(self, classes: np.ndarray) -> Annotations:

@@ -111,8 +111,9 @@ def dawid_skene(
     class_mass = post.sum(axis=0)
     cell = ann.annotator_idx * k + ann.label_idx
     for iterations in range(1, max_iter + 1):  # noqa: B007 - reported after the loop
-        log_pi_t, log_prior, penalty = _m_step(ann, cell, post, class_mass, n_j, one_coin, smoothing, diagonal,
-                                               prior_smoothing)
+        log_pi_t, log_prior, penalty = _m_step(
+            ann, cell, post, class_mass, n_j, one_coin, smoothing, diagonal, prior_smoothing
+        )
         e_prior = log_prior if item_log_prior is None else item_log_prior
         log_likelihood = ds_e_step(ann.item_ptr, cell, log_pi_t.reshape(-1, k), e_prior, post, class_mass)
         objective = log_likelihood + penalty
@@ -157,16 +158,26 @@ def dawid_skene(
     return MethodFit(name, post, consensus, is_tie, prior, log_pi_t=log_pi_t, info=info, warnings=warnings)
 
 
-def _m_step(ann: Annotations, cell: np.ndarray, post: np.ndarray, class_mass: np.ndarray, n_j: np.ndarray, one_coin: bool,
-            alpha: float, delta: float, beta: float) -> tuple[np.ndarray, np.ndarray, float]:
+def _m_step(
+    ann: Annotations,
+    cell: np.ndarray,
+    post: np.ndarray,
+    class_mass: np.ndarray,
+    n_j: np.ndarray,
+    one_coin: bool,
+    alpha: float,
+    delta: float,
+    beta: float,
+) -> tuple[np.ndarray, np.ndarray, float]:
     """Confusion matrices (transposed, log), class prior (log) and the log-prior penalty of the objective."""
     k = post.shape[1]
     prior = (class_mass + beta) / (ann.n_items + k * beta)
     log_prior = np.log(prior)[None, :]
     penalty = beta * float(log_prior.sum())
     if one_coin:
-        correct = np.bincount(ann.annotator_idx, weights=post[ann.item_idx, ann.label_idx],
-                              minlength=ann.n_annotators)
+        correct = np.bincount(
+            ann.annotator_idx, weights=post[ann.item_idx, ann.label_idx], minlength=ann.n_annotators
+        )
         p = (correct + alpha + delta) / (n_j + k * alpha + delta)
         log_p = np.log(p)
         log_wrong = np.log1p(-np.minimum(p, 1.0 - 1e-15)) - np.log(k - 1) if k > 1 else np.zeros_like(log_p)
@@ -175,7 +186,9 @@ def _m_step(ann: Annotations, cell: np.ndarray, post: np.ndarray, class_mass: np
         log_pi_t[:, diag, diag] = log_p[:, None]
         penalty += float(((alpha + delta) * log_p + alpha * (k - 1) * log_wrong).sum())
         return np.ascontiguousarray(log_pi_t), log_prior, penalty
-    counts_t = ds_m_step_counts(ann.item_idx, cell, post, ann.n_annotators * k).reshape(ann.n_annotators, k, k)
+    counts_t = ds_m_step_counts(ann.item_idx, cell, post, ann.n_annotators * k).reshape(
+        ann.n_annotators, k, k
+    )
     pseudo = np.full((k, k), alpha)
     pseudo[np.diag_indices(k)] += delta
     counts_t += pseudo[None, :, :]

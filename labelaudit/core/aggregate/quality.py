@@ -45,7 +45,9 @@ class AnnotatorMetrics:
     num_items: np.ndarray
     worst_class: np.ndarray  # class index or -1
     worst_class_accuracy: np.ndarray  # NaN when there is no worst class
-    class_accuracy: np.ndarray  # (J, K), NaN where the annotator saw less than WORST_CLASS_MIN_MASS of a class
+    class_accuracy: (
+        np.ndarray
+    )  # (J, K), NaN where the annotator saw less than WORST_CLASS_MIN_MASS of a class
     reliability: np.ndarray  # Kim et al.'s r_j = (K a_j - 1) / (K - 1), clipped to [0, 1]
 
 
@@ -84,11 +86,14 @@ def annotator_metrics(ann: Annotations, fit: MethodFit) -> AnnotatorMetrics:
         worst = np.full(n_ann, -1, dtype=np.int64)
         worst_acc = np.full(n_ann, np.nan)
     reliability = np.clip((k * quality - 1.0) / max(k - 1, 1), 0.0, 1.0) if k > 1 else np.ones(n_ann)
-    return AnnotatorMetrics(quality, agreement, n_j.astype(np.int64), num_items, worst, worst_acc,
-                            class_accuracy, reliability)
+    return AnnotatorMetrics(
+        quality, agreement, n_j.astype(np.int64), num_items, worst, worst_acc, class_accuracy, reliability
+    )
 
 
-def item_metrics(ann: Annotations, fit: MethodFit, counts: np.ndarray, reliability: np.ndarray) -> ItemMetrics:
+def item_metrics(
+    ann: Annotations, fit: MethodFit, counts: np.ndarray, reliability: np.ndarray
+) -> ItemMetrics:
     """Per-item measures: see :class:`ItemMetrics` and :func:`~._kernels.top_two_confusion`.
 
     The runner-up is the class with the second-highest posterior (among equals: most votes, then lowest class
@@ -107,9 +112,15 @@ def item_metrics(ann: Annotations, fit: MethodFit, counts: np.ndarray, reliabili
         runner_up = np.argmax(np.where(near, counts, -1.0), axis=1).astype(np.int64)
     else:
         runner_up = np.full(ann.n_items, -1, dtype=np.int64)
-    confusion = top_two_confusion(ann.item_ptr, ann.annotator_idx, ann.label_idx,
-                                  np.ascontiguousarray(reliability, dtype=np.float64),
-                                  fit.consensus, runner_up, ann.n_classes)
+    confusion = top_two_confusion(
+        ann.item_ptr,
+        ann.annotator_idx,
+        ann.label_idx,
+        np.ascontiguousarray(reliability, dtype=np.float64),
+        fit.consensus,
+        runner_up,
+        ann.n_classes,
+    )
     return ItemMetrics(quality, agreement, n_i.astype(np.int64), runner_up, confusion)
 
 
@@ -155,8 +166,12 @@ def majority_vote_regime(
         "disagreement_rate": disagree / n_items,
     }
     if k < 2:
-        result.update(optimal_share=1.0, num_items_certified=n_items, good_enough=True,
-                      verdict="only one class: majority vote is trivially optimal")
+        result.update(
+            optimal_share=1.0,
+            num_items_certified=n_items,
+            good_enough=True,
+            verdict="only one class: majority vote is trivially optimal",
+        )
         return result
     n_j = np.bincount(ann.annotator_idx, minlength=ann.n_annotators).astype(np.float64)
     p = np.clip(shrink_accuracies(np.asarray(accuracy, dtype=np.float64), n_j), 1e-6, 1.0 - 1e-6)
@@ -168,18 +183,26 @@ def majority_vote_regime(
     share = float(certified.mean())
     good = share >= MV_OPTIMAL_SHARE or disagree / n_items <= MV_DISAGREEMENT_OK
     if share >= MV_OPTIMAL_SHARE:
-        verdict = (f"majority vote is already optimal: for {share:.1%} of items no labelling could make the "
-                   "Bayes rule differ from it, given the estimated annotator accuracies and class balance")
+        verdict = (
+            f"majority vote is already optimal: for {share:.1%} of items no labelling could make the "
+            "Bayes rule differ from it, given the estimated annotator accuracies and class balance"
+        )
     elif method == "majority":
-        verdict = (f"majority vote is not provably optimal here: only {share:.1%} of items are certified; "
-                   "compare with --method dawid-skene")
+        verdict = (
+            f"majority vote is not provably optimal here: only {share:.1%} of items are certified; "
+            "compare with --method dawid-skene"
+        )
         good = False
     elif disagree / n_items <= MV_DISAGREEMENT_OK:
-        verdict = (f"majority vote is good enough in practice: {method} changes {disagree} consensus label(s) "
-                   f"({disagree / n_items:.2%}), though only {share:.1%} of items are certified optimal")
+        verdict = (
+            f"majority vote is good enough in practice: {method} changes {disagree} consensus label(s) "
+            f"({disagree / n_items:.2%}), though only {share:.1%} of items are certified optimal"
+        )
     else:
-        verdict = (f"majority vote is not optimal here: only {share:.1%} of items are certified, and {method} "
-                   f"disagrees with it on {disagree} items ({disagree / n_items:.1%})")
+        verdict = (
+            f"majority vote is not optimal here: only {share:.1%} of items are certified, and {method} "
+            f"disagrees with it on {disagree} items ({disagree / n_items:.1%})"
+        )
     result.update(
         optimal_share=share,
         num_items_certified=int(certified.sum()),

@@ -147,13 +147,16 @@ def simulate_crowd(
     width = len(str(n_items - 1))
     items = np.array([f"{item_prefix}{i:0{width}d}" for i in range(n_items)], dtype=object)
     workers = np.array([f"w{j:04d}" for j in range(n_annotators)], dtype=object)
-    annotations = pd.DataFrame({"item": items[item_idx], "annotator": workers[annotator_idx], "label": labels})
+    annotations = pd.DataFrame(
+        {"item": items[item_idx], "annotator": workers[annotator_idx], "label": labels}
+    )
     truth_frame = pd.DataFrame({"item": items, "label": truth})
     return Crowd(annotations, truth_frame, accuracy, class_prior)
 
 
-def simulate_model_probs(truth: np.ndarray, n_classes: int, accuracy: float, *, seed: int = 0,
-                         temperature: float = 1.0) -> np.ndarray:
+def simulate_model_probs(
+    truth: np.ndarray, n_classes: int, accuracy: float, *, seed: int = 0, temperature: float = 1.0
+) -> np.ndarray:
     """Out-of-fold-like model probabilities of roughly the given top-1 ``accuracy``.
 
     Logits are ``z_k = mu [k = y] + eps_k`` with standard normal noise; ``softmax(mu z)`` is then the exact
