@@ -2,7 +2,14 @@
 
 The rules, by name (``FILTER_METHODS``):
 
-``prune_by_noise_rate``  (paper: "PBNR", default) for every off-diagonal cell ``(i, j)`` of the calibrated
+``noise_rate_or_posterior``  (default) flagged by ``prune_by_noise_rate`` or by ``posterior``: the
+    calibrated joint's per-cell counts catch the rows with the largest margins, the posterior adds the
+    rows the noise model says are more likely mislabelled than not (PBNR falls short when the model
+    puts real weight on the given class of a confused pair). docs/defaults.md has the evidence.
+``posterior``  the probability that the given label is wrong under the estimated noise model
+    (:mod:`labelaudit.core.posterior`) exceeds 1/2: the Bayes decision that minimises the expected
+    number of wrong decisions.
+``prune_by_noise_rate``  (paper: "PBNR"; the default with ``compat="cleanlab"``) for every off-diagonal cell ``(i, j)`` of the calibrated
     confident joint, flag the ``C̃[i, j]`` examples labelled ``i`` with the largest margin
     ``p̂(ỹ = j; x) - p̂(ỹ = i; x)``.
 ``prune_by_class``  (paper: "PBC") for every class ``i``, flag the ``sum_{j != i} C̃[i, j]`` examples
@@ -30,6 +37,8 @@ from labelaudit.core.validate import check_compat, prepare_inputs
 from labelaudit.errors import UsageError
 
 FILTER_METHODS: tuple[str, ...] = (
+    "noise_rate_or_posterior",
+    "posterior",
     "prune_by_noise_rate",
     "prune_by_class",
     "both",
@@ -39,9 +48,21 @@ FILTER_METHODS: tuple[str, ...] = (
     "low_normalized_margin",
 )
 
+#: The rules cleanlab 2.9 also has (``compat="cleanlab"`` reproduces their masks exactly).
+PAPER_FILTER_METHODS: tuple[str, ...] = FILTER_METHODS[2:]
 
-def _check_params(filter_by: str, frac_noise: float, min_examples_per_class: int, compat: str) -> None:
-    if filter_by not in FILTER_METHODS:
+#: The rule used when none is named: labelaudit's own, or the reference's under ``compat="cleanlab"``.
+DEFAULT_FILTER = "noise_rate_or_posterior"
+DEFAULT_FILTER_CLEANLAB = "prune_by_noise_rate"
+
+
+def default_filter(compat: str) -> str:
+    """The ``filter_by`` used when none is given, for a ``compat`` mode."""
+    return DEFAULT_FILTER_CLEANLAB if compat == "cleanlab" else DEFAULT_FILTER
+
+
+def _check_params(filter_by: str | None, frac_noise: float, min_examples_per_class: int, compat: str) -> None:
+    if filter_by is not None and filter_by not in FILTER_METHODS:
         raise UsageError(f"unknown filter_by={filter_by!r}; choose one of: {', '.join(FILTER_METHODS)}")
     check_compat(compat)
     try:
@@ -163,7 +184,7 @@ def find_label_issues(
     labels: Any,
     pred_probs: Any,
     *,
-    filter_by: str = "prune_by_noise_rate",
+    filter_by: str | None = None,
     frac_noise: float = 1.0,
     min_examples_per_class: int = 1,
     compat: str = "paper",
@@ -177,8 +198,9 @@ def find_label_issues(
         Given labels ``ỹ``.
     pred_probs : array_like of float, shape (N, K)
         Out-of-fold predicted probabilities ``p̂(ỹ = j; x)``; float32 is used as is (no copy).
-    filter_by : str, default "prune_by_noise_rate"
-        One of ``FILTER_METHODS`` (see the module docstring).
+    filter_by : str, optional
+        One of ``FILTER_METHODS`` (see the module docstring); by default ``DEFAULT_FILTER``
+        (``"prune_by_noise_rate"``, the reference's default, with ``compat="cleanlab"``).
     frac_noise : float in (0, 1], default 1.0
         Flag only this fraction of the estimated number of issues in every cell / class
         (``prune_by_noise_rate``, ``prune_by_class``, ``both``).
@@ -207,6 +229,8 @@ def find_label_issues(
         pass over ``pred_probs``).
     """
     _check_params(filter_by, frac_noise, min_examples_per_class, compat)
+    if filter_by is None:
+        filter_by = default_filter(compat)
     labels, pred_probs = prepare_inputs(labels, pred_probs)
     k = pred_probs.shape[1]
     if confident_joint is not None:
@@ -235,17 +259,47 @@ def find_label_issues(
         if confident_joint is not None
         else _calibrate(passed.raw_joint, passed.counts, compat)
     )
+    if filter_by in ("posterior", "noise_rate_or_posterior"):
+        error = _error_probability(labels, pred_probs, np.asarray(cj), passed.counts, compat)
+        posterior = error > 0.5
+        if filter_by == "posterior":
+            return _keep_per_class(posterior & ~top, labels, error, int(min_examples_per_class))
     per_cell, per_class = _prune_counts(
         np.asarray(cj), passed.counts, float(frac_noise), int(min_examples_per_class), compat
     )
     select = _select_paper if compat == "paper" else _select_cleanlab
     mask = None
-    if filter_by in ("prune_by_noise_rate", "both"):
+    if filter_by in ("prune_by_noise_rate", "both", "noise_rate_or_posterior"):
         mask = select(labels, pred_probs, per_cell, None, passed)
+    if filter_by == "noise_rate_or_posterior":
+        mask = _keep_per_class(mask | (posterior & ~top), labels, error, int(min_examples_per_class))
     if filter_by in ("prune_by_class", "both"):
         by_class = select(labels, pred_probs, None, per_class, passed)
         mask = by_class if mask is None else (mask & by_class)
     mask &= ~top
+    return mask
+
+
+def _error_probability(
+    labels: np.ndarray, pred_probs: np.ndarray, cj: np.ndarray, counts: np.ndarray, compat: str
+) -> np.ndarray:
+    """:func:`labelaudit.core.posterior.error_probability` with the noise matrix of the calibrated joint."""
+    from labelaudit.core.confident import _latent
+    from labelaudit.core.posterior import error_probability_from_noise
+
+    return error_probability_from_noise(labels, pred_probs, _latent(cj, counts, compat).noise_matrix)
+
+
+def _keep_per_class(mask: np.ndarray, labels: np.ndarray, error: np.ndarray, min_keep: int) -> np.ndarray:
+    """Unflag the least likely errors of any class that would keep fewer than ``min_keep`` examples."""
+    k = int(labels.max()) + 1 if labels.size else 0
+    counts = np.bincount(labels, minlength=k)
+    flagged = np.bincount(labels[mask], minlength=k)
+    for c in np.flatnonzero(counts - flagged < np.minimum(counts, min_keep)):
+        rows = np.flatnonzero(mask & (labels == c))
+        excess = int(min(counts[c], min_keep) - (counts[c] - flagged[c]))
+        order = np.lexsort((rows, error[rows]))  # lowest error probability first, ties by row
+        mask[rows[order[:excess]]] = False
     return mask
 
 

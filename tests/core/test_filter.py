@@ -36,14 +36,17 @@ def test_hand_example_flags_row_3(rule, compat):
 
 
 def test_parameter_validation():
-    with pytest.raises(UsageError, match="unknown filter_by='nope'; choose one of: prune_by_noise_rate, "):
+    with pytest.raises(
+        UsageError,
+        match="unknown filter_by='nope'; choose one of: noise_rate_or_posterior, posterior, prune_by_noise_rate, ",
+    ):
         find_label_issues(L, P, filter_by="nope")
     for frac in (0, 1.5, -1, "x"):
         with pytest.raises(UsageError, match="frac_noise"):
             find_label_issues(L, P, frac_noise=frac)
     with pytest.raises(UsageError, match="min_examples_per_class"):
         find_label_issues(L, P, min_examples_per_class=-1)
-    assert len(FILTER_METHODS) == 7
+    assert len(FILTER_METHODS) == 9
 
 
 def _problem(seed: int, quantize: bool = False):
@@ -91,7 +94,9 @@ def test_paper_selections_match_brute_force(seed):
         pbnr, pbc = _reference_selections(labels, probs, per_cell, per_class)
         top = passed.label_is_top
         kw = {"frac_noise": frac, "min_examples_per_class": keep}
-        np.testing.assert_array_equal(find_label_issues(labels, probs, **kw), pbnr & ~top)
+        np.testing.assert_array_equal(
+            find_label_issues(labels, probs, filter_by="prune_by_noise_rate", **kw), pbnr & ~top
+        )
         np.testing.assert_array_equal(
             find_label_issues(labels, probs, filter_by="prune_by_class", **kw), pbc & ~top
         )

@@ -18,7 +18,7 @@ from cleanlab.filter import find_label_issues as cl_find  # noqa: E402
 from cleanlab.rank import get_label_quality_scores as cl_scores  # noqa: E402
 
 from labelaudit.core.confident import compute_confident_joint, estimate_noise_matrices  # noqa: E402
-from labelaudit.core.filter import FILTER_METHODS, find_label_issues  # noqa: E402
+from labelaudit.core.filter import PAPER_FILTER_METHODS, find_label_issues  # noqa: E402
 from labelaudit.core.scores import label_quality_scores, num_label_issues  # noqa: E402
 from labelaudit.errors import LabelauditWarning  # noqa: E402
 
@@ -75,10 +75,14 @@ def assert_parity(labels: np.ndarray, probs: np.ndarray) -> None:
 
         assert num_label_issues(labels, probs, compat="cleanlab") == cl_num_issues(labels, probs)
 
-        for rule in FILTER_METHODS:
+        for rule in PAPER_FILTER_METHODS:
             ours = find_label_issues(labels, probs, filter_by=rule, compat="cleanlab")
             ref = cl_find(labels, probs, filter_by=rule, n_jobs=1)
             assert np.array_equal(ours, ref), (rule, int((ours != ref).sum()), int(ref.sum()))
+        # no rule named: the reference's default
+        assert np.array_equal(
+            find_label_issues(labels, probs, compat="cleanlab"), cl_find(labels, probs, n_jobs=1)
+        )
 
         for method, adjust in SCORE_CASES:
             ours = label_quality_scores(

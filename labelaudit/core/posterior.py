@@ -1,0 +1,138 @@
+"""The probability that a given label is wrong, under the estimated class-conditional noise model.
+
+Confident learning (Northcutt, Jiang & Chuang, "Confident Learning: Estimating Uncertainty in Dataset
+Labels", JAIR 70, 2021, doi:10.1613/jair.1.12125) estimates the noise matrix
+``T[i, j] = p(ỹ = i | y* = j)`` from the calibrated confident joint. Under its noise model the given
+label depends on the example only through the true class, so by Bayes' rule
+
+    p(y* = j | x, ỹ = i) = T[i, j] p(y* = j | x) / sum_m T[i, m] p(y* = m | x).
+
+A model trained on noisy labels estimates ``p(ỹ | x) = T p(y* | x)``, not ``p(y* | x)``. We recover
+``p(y* | x)`` per row by maximum-likelihood deconvolution: the EM iteration for the mixing weights of
+a finite mixture with known components (the columns of ``T``), as in Richardson (J. Opt. Soc. Am. 62,
+1972, doi:10.1364/JOSA.62.000055) and Lucy (Astron. J. 79, 1974, doi:10.1086/111605), started from the
+model's own probabilities. The error probability is then
+
+    error_probability = 1 - T[i, i] q_i / (T q)_i
+
+with ``q`` the deconvolved row and ``i`` the given label. Everything beyond the row itself is one
+K x K matrix, so chunked and partitioned engines compute it row by row after their confident-joint
+pass. Each row is computed on its own, in float64, with a fixed iteration budget: the result does
+not depend on chunking, thread count or row order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba
+import numpy as np
+
+from labelaudit.core.validate import check_compat, prepare_inputs
+
+#: EM iterations per row (at most; a row stops when no entry of q moves by more than ``TOLERANCE``).
+MAX_ITERATIONS = 50
+TOLERANCE = 1e-7
+
+
+@numba.njit(cache=True, nogil=True)
+def _error_probability_kernel(labels, pred_probs, noise, max_iter, tol):  # pragma: no cover - numba
+    n, k = pred_probs.shape
+    out = np.empty(n, dtype=np.float64)
+    p = np.empty(k, dtype=np.float64)
+    q = np.empty(k, dtype=np.float64)
+    m = np.empty(k, dtype=np.float64)
+    r = np.empty(k, dtype=np.float64)
+    for row in range(n):
+        s = 0.0
+        for j in range(k):
+            v = max(float(pred_probs[row, j]), 0.0)
+            p[j] = v
+            s += v
+        for j in range(k):
+            q[j] = p[j] / s if s > 0 else 1.0 / k
+            p[j] = q[j]
+        for _ in range(max_iter):
+            for i in range(k):
+                acc = 0.0
+                for j in range(k):
+                    acc += noise[i, j] * q[j]
+                m[i] = acc
+            for i in range(k):
+                r[i] = p[i] / m[i] if m[i] > 0 else 0.0
+            total = 0.0
+            for j in range(k):
+                acc = 0.0
+                for i in range(k):
+                    acc += noise[i, j] * r[i]
+                m[j] = q[j] * acc  # reuse m as the new q
+                total += m[j]
+            moved = 0.0
+            for j in range(k):
+                v = m[j] / total if total > 0 else q[j]
+                moved = max(moved, abs(v - q[j]))
+                q[j] = v
+            if moved <= tol:
+                break
+        lab = labels[row]
+        mix = 0.0
+        for j in range(k):
+            mix += noise[lab, j] * q[j]
+        e = 1.0 - noise[lab, lab] * q[lab] / mix if mix > 0 else 1.0
+        out[row] = min(max(e, 0.0), 1.0)
+    return out
+
+
+def error_probability_from_noise(
+    labels: np.ndarray, pred_probs: np.ndarray, noise_matrix: np.ndarray
+) -> np.ndarray:
+    """Per-row error probability from checked inputs and a noise matrix ``T[given, true]``.
+
+    The building block the engines call per chunk: ``labels`` int64[N], ``pred_probs`` float32/64
+    C-contiguous [N, K], ``noise_matrix`` float64[K, K] with columns summing to 1.
+    """
+    noise = np.ascontiguousarray(noise_matrix, dtype=np.float64)
+    return _error_probability_kernel(
+        np.ascontiguousarray(labels, dtype=np.int64), pred_probs, noise, MAX_ITERATIONS, TOLERANCE
+    )
+
+
+def error_probability(
+    labels: Any, pred_probs: Any, *, compat: str = "paper", noise_matrix: Any = None
+) -> np.ndarray:
+    """Probability that each given label is wrong, under the noise model confident learning estimates.
+
+    Parameters
+    ----------
+    labels : array_like of int, shape (N,)
+        Given labels.
+    pred_probs : array_like of float, shape (N, K)
+        Out-of-fold predicted probabilities.
+    compat : {"paper", "cleanlab"}
+        Which estimate of the noise matrix to use (see :func:`estimate_noise_matrices`).
+    noise_matrix : array_like, shape (K, K), optional
+        ``p(ỹ = i | y* = j)`` stored as ``[i, j]``; estimated from the data when omitted.
+
+    Returns
+    -------
+    ndarray of float64, shape (N,)
+        In [0, 1]; above 1/2 the label is more likely wrong than right.
+    """
+    from labelaudit.core.confident import estimate_noise_matrices
+
+    check_compat(compat)
+    if noise_matrix is None:
+        labels, pred_probs = prepare_inputs(labels, pred_probs)
+        noise_matrix = estimate_noise_matrices(labels, pred_probs, compat=compat).noise_matrix
+    else:
+        from labelaudit.core.validate import check_inputs
+        from labelaudit.errors import InputError
+
+        labels, pred_probs = check_inputs(labels, pred_probs)
+        noise_matrix = np.asarray(noise_matrix, dtype=np.float64)
+        k = pred_probs.shape[1]
+        if noise_matrix.shape != (k, k):
+            raise InputError(f"noise_matrix must have shape ({k}, {k}); got {noise_matrix.shape}")
+        if not np.all(np.isfinite(noise_matrix)) or (noise_matrix < 0).any():
+            raise InputError("noise_matrix must hold finite probabilities >= 0")
+    return error_probability_from_noise(labels, pred_probs, noise_matrix)
