@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import numbers
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,19 +22,25 @@ from labelaudit.core.aggregate.dawid_skene import (
     confusion_matrices,
     dawid_skene,
 )
+from labelaudit.core.aggregate.ebcc import DEFAULT_RESTARTS, DEFAULT_SUBTYPES, ebcc
+from labelaudit.core.aggregate.ibcc import DEFAULT_VB_DIAGONAL, DEFAULT_VB_SMOOTHING, ibcc
 from labelaudit.core.aggregate.majority import majority_vote
 from labelaudit.core.aggregate.quality import (
-    MV_OPTIMAL_SHARE,
     AnnotatorMetrics,
     ItemMetrics,
     annotator_metrics,
     item_metrics,
     majority_vote_regime,
 )
+from labelaudit.core.aggregate.select import choose_method
 from labelaudit.core.aggregate.wawa import wawa
+from labelaudit.core.aggregate_methods import AUTO_CANDIDATES, METHODS
 from labelaudit.errors import InputError, InvalidProbabilitiesError, LabelauditWarning, UsageError
 
-METHODS = ("auto", "majority", "wawa", "dawid-skene", "one-coin", "crowdlab")
+#: Largest accepted pseudo-count (larger ones only drown the data, and overflow far beyond).
+MAX_PSEUDO_COUNT = 1e6
+#: Largest accepted number of EM / variational iterations.
+MAX_ITERATIONS = 100_000
 ITEM_COLUMNS = (
     "item",
     "consensus_label",
@@ -105,36 +112,92 @@ def check_parameters(
     seed: int,
     max_iter: int,
     tol: float,
-    smoothing: float,
-    diagonal: float,
+    smoothing: float | None,
+    diagonal: float | None,
     prior_smoothing: float,
     has_probs: bool,
 ) -> None:
-    """Validate every parameter up front; raise one :class:`UsageError` naming the first bad one."""
-    if method not in METHODS:
+    """Validate every parameter up front; raise one :class:`UsageError` naming the first bad one.
+
+    Pseudo-counts must be finite numbers in ``[0, MAX_PSEUDO_COUNT]`` (``None``: the method's default); EM and
+    the variational updates stay finite for every accepted value (cells with no mass get a floor).
+    """
+    if not isinstance(method, str) or method not in METHODS:
         raise UsageError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
     if method == "crowdlab" and not has_probs:
         raise UsageError("method 'crowdlab' needs model probabilities (--probs)")
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise UsageError(f"seed must be a non-negative integer, not {seed!r}")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 1:
-        raise UsageError(f"max_iter must be an integer >= 1, not {max_iter!r}")
-    if not (isinstance(tol, numbers.Real) and np.isfinite(tol) and tol > 0):
-        raise UsageError(f"tol must be a positive number, not {tol!r}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**63:
+        raise UsageError(f"seed must be an integer in [0, 2**63), not {seed!r}")
+    if (
+        isinstance(max_iter, bool)
+        or not isinstance(max_iter, numbers.Integral)
+        or not 1 <= max_iter <= MAX_ITERATIONS
+    ):
+        raise UsageError(f"max_iter must be an integer in [1, {MAX_ITERATIONS}], not {max_iter!r}")
+    if isinstance(tol, bool) or not (isinstance(tol, numbers.Real) and np.isfinite(tol) and 0 < tol <= 1):
+        raise UsageError(f"tol must be a number in (0, 1], not {tol!r}")
     for name, value in (
         ("smoothing", smoothing),
         ("diagonal", diagonal),
         ("prior_smoothing", prior_smoothing),
     ):
-        if not (isinstance(value, numbers.Real) and np.isfinite(value) and value >= 0):
-            raise UsageError(f"{name} must be a number >= 0, not {value!r}")
+        if value is None and name != "prior_smoothing":
+            continue
+        if isinstance(value, bool) or not (
+            isinstance(value, numbers.Real) and np.isfinite(value) and 0 <= value <= MAX_PSEUDO_COUNT
+        ):
+            raise UsageError(f"{name} must be a number in [0, {MAX_PSEUDO_COUNT:g}], not {value!r}")
 
 
 def resolve_method(method: str, has_probs: bool) -> str:
-    """``auto`` is ``crowdlab`` with model probabilities, ``dawid-skene`` without."""
-    if method != "auto":
-        return method
-    return "crowdlab" if has_probs else "dawid-skene"
+    """``auto`` is ``crowdlab`` with model probabilities; without, it stays ``auto`` (chosen from the data)."""
+    if method == "auto" and has_probs:
+        return "crowdlab"
+    return method
+
+
+def _fitters(
+    *,
+    probs: np.ndarray | None,
+    seed: int,
+    max_iter: int,
+    tol: float,
+    smoothing: float | None,
+    diagonal: float | None,
+    prior_smoothing: float,
+) -> dict[str, Callable[[Annotations], MethodFit]]:
+    """Every method as a function of the annotations, with the caller's settings."""
+    ds = {
+        "smoothing": DEFAULT_SMOOTHING if smoothing is None else smoothing,
+        "diagonal": DEFAULT_DIAGONAL if diagonal is None else diagonal,
+        "prior_smoothing": prior_smoothing,
+        "max_iter": max_iter,
+        "tol": tol,
+        "seed": seed,
+        "pred_probs": probs,
+    }
+    vb = {
+        **ds,
+        "smoothing": DEFAULT_VB_SMOOTHING if smoothing is None else smoothing,
+        "diagonal": DEFAULT_VB_DIAGONAL if diagonal is None else diagonal,
+    }
+    fitters: dict[str, Callable[[Annotations], MethodFit]] = {
+        "majority": lambda a: majority_vote(a, pred_probs=probs, seed=seed),
+        "wawa": lambda a: wawa(a, pred_probs=probs, seed=seed),
+        "dawid-skene": lambda a: dawid_skene(a, **ds),
+        "one-coin": lambda a: dawid_skene(a, one_coin=True, **ds),
+        "ibcc": lambda a: ibcc(a, **vb),
+        "ebcc": lambda a: ebcc(a, n_subtypes=DEFAULT_SUBTYPES, restarts=DEFAULT_RESTARTS, **vb),
+    }
+    if probs is not None:
+        fitters["crowdlab"] = lambda a: crowdlab(a, probs, seed=seed)
+    return fitters
+
+
+def _held_out_fitters(
+    fitters: dict[str, Callable[[Annotations], MethodFit]],
+) -> dict[str, Callable[[Annotations], MethodFit]]:
+    return {name: fitters[name] for name in AUTO_CANDIDATES}
 
 
 def aggregate(
@@ -145,8 +208,8 @@ def aggregate(
     seed: int = 0,
     max_iter: int = 100,
     tol: float = 1e-7,
-    smoothing: float = DEFAULT_SMOOTHING,
-    diagonal: float = DEFAULT_DIAGONAL,
+    smoothing: float | None = None,
+    diagonal: float | None = None,
     prior_smoothing: float = DEFAULT_PRIOR_SMOOTHING,
 ) -> AggregateResult:
     """Consensus labels and annotator quality from several annotators per item.
@@ -157,28 +220,21 @@ def aggregate(
         Build with :meth:`Annotations.from_long`, :meth:`Annotations.from_wide` or
         :meth:`Annotations.from_arrays`; with model probabilities, first pass both through
         :func:`align_probabilities`.
-    method : {"auto", "majority", "wawa", "dawid-skene", "one-coin", "crowdlab"}
-        ``auto`` runs ``crowdlab`` when ``pred_probs`` is given and ``dawid-skene`` otherwise — except that
-        when the Dawid-Skene fit certifies majority vote as the Bayes rule for at least 95 % of the items (see
-        :func:`~labelaudit.core.aggregate.quality.majority_vote_regime`), it returns majority vote with ties
-        broken by the Dawid-Skene posterior, and says so in ``summary["auto_reason"]``. See
-        :func:`~labelaudit.core.aggregate.majority.majority_vote`, :func:`~.wawa.wawa`,
-        :func:`~.dawid_skene.dawid_skene` and :func:`~.crowdlab.crowdlab` for the models.
+    method : str
+        One of :data:`~labelaudit.core.aggregate.methods.METHODS`. ``auto`` runs ``crowdlab`` when
+        ``pred_probs`` is given; otherwise it scores every method of
+        :data:`~labelaudit.core.aggregate.methods.AUTO_CANDIDATES` by cross-validated agreement with held-out
+        annotations and runs the best (:func:`~labelaudit.core.aggregate.select.choose_method`);
+        ``summary["auto"]`` holds the scores and ``summary["auto_reason"]`` says why.
     pred_probs : numpy.ndarray, shape (I, K), optional
         Out-of-fold model probabilities aligned with ``annotations.items`` / ``annotations.classes``. CROWDLAB
         pools them with the annotators; the other methods use them only to break ties.
     seed : int
-        Seed of the tie rule (a hash of the seed and the item id: see
-        :func:`~labelaudit.core.aggregate.base.tie_hash_index`). No method draws random numbers otherwise, so
-        the same annotations in any row order give the same result.
+        Seed of the tie rule (a hash of the seed and the item id), of the cross-validation folds of ``auto``
+        and of EBCC's random starts. The same annotations in any row order give the same result.
     max_iter, tol, smoothing, diagonal, prior_smoothing
-        EM settings of the Dawid-Skene methods (ignored by the others).
-
-    Returns
-    -------
-    AggregateResult
-        ``items`` (consensus, quality, agreement, ties, runner-up and its confusion probability),
-        ``annotators`` and a JSON-ready ``summary`` including the majority-vote regime.
+        Settings of the iterative methods (ignored by the others). ``smoothing`` / ``diagonal`` default to
+        0.5 / 1.0 for Dawid-Skene and one-coin, 1.0 / 2.0 for IBCC and EBCC.
 
     Raises
     ------
@@ -207,67 +263,35 @@ def aggregate(
             )
         probs = check_probabilities(probs, "pred_probs")
     chosen = resolve_method(method, probs is not None)
-
-    mv = majority_vote(ann, pred_probs=probs, seed=seed)
-    auto_reason = None
-    if chosen == "majority":
-        fit = mv
-    elif chosen == "wawa":
-        fit = wawa(ann, pred_probs=probs, seed=seed)
-    elif chosen in ("dawid-skene", "one-coin"):
-        fit = dawid_skene(
-            ann,
-            one_coin=chosen == "one-coin",
-            smoothing=smoothing,
-            diagonal=diagonal,
-            prior_smoothing=prior_smoothing,
-            max_iter=max_iter,
-            tol=tol,
-            seed=seed,
-            pred_probs=probs,
-        )
-    else:
-        assert probs is not None
-        fit = crowdlab(ann, probs, seed=seed)
+    fitters = _fitters(
+        probs=probs,
+        seed=seed,
+        max_iter=max_iter,
+        tol=tol,
+        smoothing=smoothing,
+        diagonal=diagonal,
+        prior_smoothing=prior_smoothing,
+    )
+    choice = None
+    if chosen == "auto":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", LabelauditWarning)
+            choice = choose_method(ann, _held_out_fitters(fitters), seed=seed)
+        chosen = choice.method
+    fit = fitters[chosen](ann)
+    if not np.isfinite(fit.posterior).all():
+        raise FloatingPointError(f"{fit.method}: the fit produced non-finite posteriors")
     for message in fit.warnings:
         warnings.warn(message, LabelauditWarning, stacklevel=2)
 
+    mv = fit if fit.method == "majority" else majority_vote(ann, pred_probs=probs, seed=seed)
     counts = vote_counts(ann)
     annotator_m = annotator_metrics(ann, fit)
-    if method == "auto" and fit.method == "dawid-skene":
-        # The majority-vote regime (Purificato et al.): when the fitted annotators certify majority vote as the
-        # Bayes rule for (almost) every item, Dawid-Skene can only add estimation noise. Use majority vote then,
-        # with its ties (where the Bayes rule does look at who voted) broken by the Dawid-Skene posterior.
-        check = majority_vote_regime(
-            ann, annotator_m.quality, fit.class_prior, fit.consensus, mv.consensus, fit.method
-        )
-        if check["optimal_share"] >= MV_OPTIMAL_SHARE:
-            ds_fit, ds_accuracy = fit, annotator_m.quality
-            fit = majority_vote(ann, pred_probs=ds_fit.posterior, seed=seed)
-            fit.info["dawid_skene"] = {k: v for k, v in ds_fit.info.items() if not isinstance(v, np.ndarray)}
-            fit.class_prior = ds_fit.class_prior
-            auto_reason = (
-                f"the Dawid-Skene fit certifies majority vote as optimal for "
-                f"{check['optimal_share']:.1%} of items; ties broken by the Dawid-Skene posterior"
-            )
-            annotator_m = annotator_metrics(ann, fit)
-            mv = fit
     item_m = item_metrics(ann, fit, counts, annotator_m.reliability)
-    if auto_reason is not None:
-        accuracy, prior, regime_source = ds_accuracy, fit.class_prior, "dawid-skene"
-    elif fit.method in ("majority", "wawa"):
+    if fit.method in ("majority", "wawa"):
         # their posteriors are symmetric in the annotators, so they cannot tell annotators apart: take the
         # accuracies and class prior for the regime check from a one-coin Dawid-Skene fit
-        reference = dawid_skene(
-            ann,
-            one_coin=True,
-            smoothing=smoothing,
-            diagonal=diagonal,
-            prior_smoothing=prior_smoothing,
-            max_iter=max_iter,
-            tol=tol,
-            seed=seed,
-        )
+        reference = fitters["one-coin"](ann)
         accuracy, prior = annotator_metrics(ann, reference).quality, reference.class_prior
         regime_source = "one-coin"
     else:
@@ -278,8 +302,11 @@ def aggregate(
     items = _items_frame(ann, fit, item_m)
     annotators = _annotators_frame(ann, fit, annotator_m)
     summary = _summary(ann, fit, method, item_m, annotators, regime, probs is not None)
-    if auto_reason is not None:
-        summary["auto_reason"] = auto_reason
+    if choice is not None:
+        summary["auto"] = _clean(choice.as_dict())
+        summary["auto_reason"] = choice.reason
+    elif method == "auto":
+        summary["auto_reason"] = "model probabilities were given: crowdlab pools them with the annotators"
     return AggregateResult(items, annotators, summary, fit.posterior, ann, fit, item_m, annotator_m, probs)
 
 

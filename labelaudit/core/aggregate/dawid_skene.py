@@ -14,6 +14,8 @@ DEFAULT_SMOOTHING = 0.5
 DEFAULT_DIAGONAL = 1.0
 #: Default pseudo-count added to every class of the class prior.
 DEFAULT_PRIOR_SMOOTHING = 1.0
+#: Smallest probability EM gives a confusion cell or a class (keeps logs finite without pseudo-counts).
+PROBABILITY_FLOOR = 1e-12
 
 
 def dawid_skene(
@@ -171,16 +173,19 @@ def _m_step(
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Confusion matrices (transposed, log), class prior (log) and the log-prior penalty of the objective."""
     k = post.shape[1]
-    prior = (class_mass + beta) / (ann.n_items + k * beta)
-    log_prior = np.log(prior)[None, :]
+    # without pseudo-counts a class or cell with no mass would get log(0) and EM would diverge to NaN;
+    # the floor keeps every accepted setting finite (it is below anything a pseudo-count > 0 gives)
+    prior = np.maximum((class_mass + beta) / (ann.n_items + k * beta), PROBABILITY_FLOOR)
+    log_prior = np.log(prior / prior.sum())[None, :]
     penalty = beta * float(log_prior.sum())
     if one_coin:
         correct = np.bincount(
             ann.annotator_idx, weights=post[ann.item_idx, ann.label_idx], minlength=ann.n_annotators
         )
-        p = (correct + alpha + delta) / (n_j + k * alpha + delta)
+        denominator = np.maximum(n_j + k * alpha + delta, PROBABILITY_FLOOR)
+        p = np.clip((correct + alpha + delta) / denominator, PROBABILITY_FLOOR, 1.0 - 1e-15)
         log_p = np.log(p)
-        log_wrong = np.log1p(-np.minimum(p, 1.0 - 1e-15)) - np.log(k - 1) if k > 1 else np.zeros_like(log_p)
+        log_wrong = np.log1p(-p) - np.log(k - 1) if k > 1 else np.zeros_like(log_p)
         log_pi_t = np.repeat(log_wrong[:, None, None], k, axis=1).repeat(k, axis=2)
         diag = np.arange(k)
         log_pi_t[:, diag, diag] = log_p[:, None]
@@ -192,6 +197,7 @@ def _m_step(
     pseudo = np.full((k, k), alpha)
     pseudo[np.diag_indices(k)] += delta
     counts_t += pseudo[None, :, :]
+    np.maximum(counts_t, PROBABILITY_FLOOR, out=counts_t)
     totals = counts_t.sum(axis=1, keepdims=True)  # sum over given labels l, per (j, k)
     with np.errstate(divide="ignore"):
         log_pi_t = np.log(counts_t) - np.log(totals)

@@ -1,0 +1,187 @@
+"""``method="auto"``: choose an aggregation method per data set, and ``next_items``: where to label next.
+
+Choosing. No aggregation method wins on every crowd: full confusion matrices pay off when annotators have
+class-specific biases and overfit when they do not; one-coin models and majority vote are the reverse. Which
+is right is a property of the data set, and it can be measured from the annotations alone. Hold out some
+annotations, aggregate the rest, and count how often the consensus agrees with the held-out labels. When the
+held-out annotator's errors are independent of the other annotators' given the true class and they are better
+than chance, the agreement rises with the accuracy of the consensus, whatever method produced it (for a
+one-coin annotator of accuracy ``a``, ``P(agree) = a c + (1 - a)(1 - c)/(K - 1)`` for consensus accuracy
+``c``). Likelihood of the held-out annotations is the usual alternative; on the development sets it preferred
+the most flexible model even where that model's consensus was worst, because it rewards explaining the
+annotators' biases rather than recovering the truth.
+
+Cross-validation over annotations: every item with two or more annotations spreads
+them over ``folds`` folds (the annotation's rank within the item, in canonical order, plus a per-item offset
+drawn from ``numpy.random.default_rng(seed)``), so each fold keeps at least one annotation of every item.
+Large data sets score fewer folds (enough to score about a million held-out annotations, at least one).
+
+Next annotation. :func:`next_items` ranks items by the expected gain in the probability that the consensus
+is right after one more annotation by a typical annotator (the workload-weighted mean confusion matrix of the
+fit): ``sum_l max_k q_k pi_kl - max_k q_k`` for item posterior ``q``. This is the one-step look-ahead of
+expected error reduction (N. Roy and A. McCallum, "Toward optimal active learning through sampling estimation
+of error reduction", ICML 2001), applied to consensus labels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from labelaudit.core.aggregate.base import (
+    MethodFit,
+    one_coin_accuracy_from_agreement,
+    pairwise_agreement,
+    vote_counts,
+)
+from labelaudit.core.aggregate.data import Annotations
+
+#: Folds of the cross-validation over annotations.
+DEFAULT_FOLDS = 5
+#: Held-out annotations to score before stopping at fewer folds (large data sets).
+SCORED_ANNOTATIONS = 1_000_000
+#: EBCC joins the comparison while annotations x classes x subtypes stays under this (its cost per iteration).
+EBCC_BUDGET = 5_000_000
+
+
+@dataclass
+class Choice:
+    """What ``auto`` compared and what it chose."""
+
+    method: str
+    scores: dict[str, float]
+    folds: int
+    folds_scored: int
+    held_out: int
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def reason(self) -> str:
+        ranked = sorted(self.scores.items(), key=lambda kv: -kv[1])
+        others = ", ".join(f"{m} {s:.4f}" for m, s in ranked if m != self.method)
+        return (
+            f"highest agreement with held-out annotations ({self.scores[self.method]:.4f}; {others}) "
+            f"over {self.held_out} annotations in {self.folds_scored} of {self.folds} folds"
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "chosen": self.method,
+            "criterion": "cross-validated agreement of the consensus with held-out annotations",
+            "scores": dict(self.scores),
+            "folds": self.folds,
+            "folds_scored": self.folds_scored,
+            "held_out_annotations": self.held_out,
+            "skipped": dict(self.skipped),
+        }
+
+
+def fold_of_annotations(ann: Annotations, folds: int, seed: int) -> np.ndarray:
+    """Fold of every annotation (``-1``: never held out, the item's only annotation)."""
+    rank = np.arange(ann.n_annotations, dtype=np.int64) - ann.item_ptr[ann.item_idx]
+    offset = np.random.default_rng([seed, folds]).integers(0, folds, ann.n_items)
+    fold = (rank + offset[ann.item_idx]) % folds
+    fold[ann.annotations_per_item[ann.item_idx] < 2] = -1
+    return fold
+
+
+def subset(ann: Annotations, keep: np.ndarray) -> Annotations:
+    """The annotations where ``keep`` is true, with the same items, annotators and classes (order kept)."""
+    item_idx = np.ascontiguousarray(ann.item_idx[keep])
+    counts = np.bincount(item_idx, minlength=ann.n_items)
+    item_ptr = np.zeros(ann.n_items + 1, dtype=np.int64)
+    np.cumsum(counts, out=item_ptr[1:])
+    return Annotations(
+        items=ann.items,
+        annotators=ann.annotators,
+        classes=ann.classes,
+        item_idx=item_idx,
+        annotator_idx=np.ascontiguousarray(ann.annotator_idx[keep]),
+        label_idx=np.ascontiguousarray(ann.label_idx[keep]),
+        item_ptr=item_ptr,
+    )
+
+
+def choose_method(
+    ann: Annotations,
+    fitters: dict[str, Callable[[Annotations], MethodFit]],
+    *,
+    seed: int = 0,
+    folds: int = DEFAULT_FOLDS,
+    ebcc_subtypes: int = 4,
+) -> Choice:
+    """Score every method in ``fitters`` by cross-validated agreement and return the best (ties: first listed).
+
+    ``fitters`` maps a method name to a function fitting it on an :class:`Annotations`. With fewer than two
+    annotations on every item there is nothing to hold out, and the first method is returned.
+    """
+    skipped = {}
+    candidates = dict(fitters)
+    cost = ann.n_annotations * ann.n_classes * ebcc_subtypes
+    if "ebcc" in candidates and cost > EBCC_BUDGET:
+        del candidates["ebcc"]
+        skipped["ebcc"] = (
+            f"annotations x classes x subtypes = {cost:,} is above {EBCC_BUDGET:,}: too slow to cross-validate"
+        )
+    fold = fold_of_annotations(ann, folds, seed)
+    held = fold >= 0
+    names = list(candidates)
+    if not held.any():
+        skipped["all"] = "no item has two annotations: nothing to hold out"
+        return Choice(names[0], {m: float("nan") for m in names}, folds, 0, 0, skipped)
+    per_fold = max(1, int(held.sum()) // folds)
+    to_score = min(folds, max(1, -(-SCORED_ANNOTATIONS // per_fold)))
+    agree = dict.fromkeys(names, 0)
+    total = 0
+    for f in range(to_score):
+        test = fold == f
+        train = subset(ann, ~test)
+        items, labels = ann.item_idx[test], ann.label_idx[test]
+        total += int(test.sum())
+        for name in names:
+            consensus = candidates[name](train).consensus
+            agree[name] += int((consensus[items] == labels).sum())
+    scores = {name: agree[name] / total for name in names}
+    best = max(names, key=lambda m: (scores[m], -names.index(m)))
+    return Choice(best, scores, folds, to_score, total, skipped)
+
+
+def typical_confusion(ann: Annotations, fit: MethodFit) -> np.ndarray:
+    """``K x K`` confusion of a typical next annotator: the workload-weighted mean of the fitted ones.
+
+    Methods without confusion matrices get the homogeneous one-coin matrix whose accuracy matches the
+    pairwise agreement of the annotations.
+    """
+    k = ann.n_classes
+    if fit.log_pi_t is not None:
+        n_j = np.bincount(ann.annotator_idx, minlength=ann.n_annotators).astype(np.float64)
+        pi = np.exp(fit.log_pi_t).transpose(0, 2, 1)  # [j, k, l]
+        mean = np.tensordot(n_j / n_j.sum(), pi, axes=1)
+    else:
+        agreement, _ = pairwise_agreement(vote_counts(ann))
+        accuracy = one_coin_accuracy_from_agreement(agreement, k)
+        if not np.isfinite(accuracy):
+            accuracy = 0.7
+        mean = np.full((k, k), (1.0 - accuracy) / max(k - 1, 1))
+        np.fill_diagonal(mean, accuracy)
+    return mean / mean.sum(axis=1, keepdims=True)
+
+
+def next_items(ann: Annotations, fit: MethodFit, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``n`` items whose next annotation most raises the expected accuracy of the consensus.
+
+    Returns ``(item indices, expected gains)``, best first; equal gains are ordered by item id (items are
+    sorted canonically), never by position in the input.
+    """
+    q = fit.posterior
+    pi = typical_confusion(ann, fit)
+    after = np.zeros(ann.n_items)
+    for label in range(ann.n_classes):
+        after += (q * pi[:, label][None, :]).max(axis=1)
+    gain = np.maximum(after - q.max(axis=1), 0.0)
+    gain = np.round(gain, 12)  # equal gains must compare equal across platforms
+    n = min(int(n), ann.n_items)
+    order = np.lexsort((np.arange(ann.n_items), -gain))[:n]
+    return order, gain[order]
