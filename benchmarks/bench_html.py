@@ -1,0 +1,201 @@
+"""How big the HTML page of a large report is, and how fast headless Chromium paints it and answers.
+
+For each size: a real scan of synthetic probabilities (10 classes, 10 % of labels flipped), then the page as
+``labelaudit render`` makes it (every row, with its top classes and one input column shown). Reported, as the
+median of ``--runs`` fresh page loads in one headless Chromium (Debian's ``chromium`` + ``chromium-driver``,
+``pip install selenium``):
+
+* page size (MB) and the time to render it in Python;
+* first contentful paint (ms, the browser's own ``paint`` timing), ready (ms: the script has parsed the
+  rows and drawn the first page, so the table answers) and load (ms, the navigation's ``loadEventEnd``);
+* search, sort and filter (ms, from the event to the new rows in the table).
+
+The targets: a 100,000-row page under 30 MB that paints in under 3 s.
+
+    python benchmarks/bench_html.py [--sizes 10000,100000] [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _util import synthetic
+
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1280,1600",
+]
+TARGET_MB, TARGET_PAINT_MS = 30.0, 3000.0
+
+
+def make_report(n: int, k: int = 10) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+    """A real scan of synthetic data, as the pipeline writes it: rows, metadata, and the input table."""
+    from labelaudit.core.filter import find_label_issues
+    from labelaudit.core.scores import label_quality_scores, predicted_labels, rank_issues
+    from labelaudit.core.summary import dataset_summary
+
+    labels, probs = synthetic(n, k, noise=0.1, seed=1)
+    names = np.asarray([f"class_{j}" for j in range(k)], dtype=object)
+    issues = find_label_issues(labels, probs)
+    quality = label_quality_scores(labels, probs)
+    report = pd.DataFrame(
+        {
+            "row": np.arange(n),
+            "id": [f"img-{i:07d}" for i in range(n)],
+            "given_label": names[labels],
+            "suggested_label": names[predicted_labels(probs)],
+            "label_quality": quality,
+            "is_label_issue": issues,
+            "rank": rank_issues(quality),
+        }
+    )
+    summary = dataset_summary(labels, probs, class_names=list(names), issues=issues)
+    metadata = {
+        "schema": "labelaudit.scan/1",
+        "parameters": {
+            "input": f"synthetic-{n}.parquet",
+            "method": "prune_by_noise_rate",
+            "prob_cols": "p_*",
+        },
+        "versions": {},
+        "summary": summary,
+    }
+    data = pd.DataFrame({"caption": [f"photo {i} of a {names[t]}" for i, t in enumerate(labels)]})
+    for j, name in enumerate(names):
+        data[f"p_{name}"] = probs[:, j]
+    return report, metadata, data
+
+
+def browser(profile: str):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    driver_path = shutil.which("chromedriver")
+    if chromium is None or driver_path is None:
+        sys.exit("headless Chromium not found: apt-get install -y chromium chromium-driver")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in [*FLAGS, f"--user-data-dir={profile}"]:
+        options.add_argument(flag)
+    return webdriver.Chrome(options=options, service=Service(driver_path))
+
+
+_AFTER = """
+var done = arguments[arguments.length - 1], t0 = performance.now();
+var body = document.getElementById('rows'), before = body.firstChild;
+new MutationObserver(function (_, obs) { obs.disconnect(); done(performance.now() - t0); })
+  .observe(body, {childList: true});
+(function () { %s })();
+"""
+
+
+def measure(driver, page: Path) -> dict[str, float]:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get("about:blank")
+    driver.get(page.as_uri())
+    ready = WebDriverWait(driver, 60).until(
+        lambda d: d.execute_script("return document.documentElement.getAttribute('data-ready')")
+    )
+    paint = WebDriverWait(driver, 60).until(
+        lambda d: d.execute_script(
+            "var e = performance.getEntriesByName('first-contentful-paint'); return e.length ? e[0].startTime : null;"
+        )
+    )
+    load = driver.execute_script("return performance.getEntriesByType('navigation')[0].loadEventEnd")
+    search = driver.execute_async_script(
+        _AFTER
+        % "var q = document.getElementById('q'); q.value = 'img-00077'; q.dispatchEvent(new Event('input'));"
+    )
+    driver.execute_script(
+        "var q = document.getElementById('q'); q.value = ''; q.dispatchEvent(new Event('input'));"
+    )
+    time.sleep(0.4)
+    sort = driver.execute_async_script(
+        _AFTER % "document.querySelector('#rows-table th[data-key=\"label_quality\"]').click();"
+    )
+    filt = driver.execute_async_script(
+        _AFTER % "var s = document.querySelector('select[data-key=\"given_label\"]'); s.value = '3';"
+        "s.dispatchEvent(new Event('change'));"
+    )
+    return {
+        "paint": float(paint),
+        "ready": float(ready),
+        "load": float(load),
+        "search": search,
+        "sort": sort,
+        "filter": filt,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+
+    from labelaudit.pipeline.render import render_frame, row_extras
+
+    profile = tempfile.mkdtemp(prefix="bench-html-")
+    workdir = Path(tempfile.mkdtemp(prefix="bench-html-pages-"))
+    driver = browser(profile)
+    rows = []
+    try:
+        for n in (int(s) for s in args.sizes.split(",")):
+            report, metadata, data = make_report(n)
+            started = time.perf_counter()
+            extras = row_extras(report, metadata, data, show_cols=["caption"])
+            page_text = render_frame(report, metadata, extras)
+            render_s = time.perf_counter() - started
+            page = workdir / f"page-{n}.html"
+            page.write_text(page_text, encoding="utf-8")
+            runs = [measure(driver, page) for _ in range(args.runs)]
+            med = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+            rows.append((n, page.stat().st_size / 1e6, render_s, med))
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    print(f"HTML page in headless Chromium (median of {args.runs} loads; times in ms unless noted)")
+    print()
+    print("| rows | page MB | render (s) | first paint | ready | load | search* | sort | filter |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for n, mb, render_s, med in rows:
+        print(
+            f"| {n:,} | {mb:.1f} | {render_s:.2f} | {med['paint']:.0f} | {med['ready']:.0f} | {med['load']:.0f} | "
+            f"{med['search']:.0f} | {med['sort']:.0f} | {med['filter']:.0f} |"
+        )
+    print("* search includes the script's typing pause (60 ms; 200 ms above 20,000 rows)")
+    print()
+    for n, mb, _, med in rows:
+        if n == 100_000:
+            print(
+                f"100,000 rows: {mb:.1f} MB (target < {TARGET_MB:.0f} MB, {mb / TARGET_MB:.2f}× the limit); "
+                f"painted and interactive in {max(med['ready'], med['load'], med['paint']) / 1000:.2f} s "
+                f"(target < {TARGET_PAINT_MS / 1000:.0f} s, "
+                f"{max(med['ready'], med['load'], med['paint']) / TARGET_PAINT_MS:.2f}× the limit)"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
