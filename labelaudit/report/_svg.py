@@ -210,7 +210,7 @@ def heatmap(
                 f"<title>{_e(row_axis)} {_e(name)}, {_e(col_axis)} {_e(names[j])}: {text}</title></rect>"
             )
             if show_numbers and value:
-                strong = not diagonal and float(opacity) > 0.55
+                strong = float(opacity) > 0.55
                 body.append(
                     f'<text class="c-cell{" c-cell-strong" if strong else ""}" x="{_num(x + cell / 2)}" '
                     f'y="{_num(y + cell / 2 + 4)}" text-anchor="middle">'

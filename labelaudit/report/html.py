@@ -428,7 +428,7 @@ def _joint_chart(summary: dict[str, Any]) -> dict[str, Any] | None:
     )
     if len(names) <= _svg.HEATMAP_MAX_CLASSES:
         svg = _svg.heatmap(array, names, label="Confident joint", row_axis="given", col_axis="suggested")
-        return {"title": "Confident joint", "note": note, "svg": svg, "cells": None}
+        return {"title": "Confident joint", "note": note, "svg": svg, "cells": None, "tall": True}
     cells = _svg.top_cells(array, names, limit=40)
     return {
         "title": "Confident joint",
@@ -682,8 +682,8 @@ def render_report(
             c
             for c in (
                 _score_chart(report, schema),
-                _issues_per_class(report, summary, schema),
                 _joint_chart(summary),
+                _issues_per_class(report, summary, schema),
             )
             if c
         ],
