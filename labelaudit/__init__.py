@@ -11,6 +11,11 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
+    # the library pipeline: what `labelaudit scan` runs
+    "scan": "labelaudit.pipeline.scan",
+    "ScanResult": "labelaudit.pipeline.result",
+    "GateResult": "labelaudit.pipeline.result",
+    "CAPABILITIES": "labelaudit.engines.base",
     # confident learning (Northcutt et al. 2021)
     "find_label_issues": "labelaudit.core.filter",
     "FILTER_METHODS": "labelaudit.core.filter",
@@ -25,6 +30,9 @@ _EXPORTS = {
     # multi-label (Thyagarajan et al. 2023)
     "find_multilabel_issues": "labelaudit.core.multilabel",
     "multilabel_quality_scores": "labelaudit.core.multilabel",
+    # out-of-fold probabilities from features or embeddings
+    "out_of_fold": "labelaudit.oof",
+    "OOFResult": "labelaudit.oof",
     # errors
     "LabelauditError": "labelaudit.errors",
     "InputError": "labelaudit.errors",

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from labelaudit.cli.scan import ScanOptions, ScanResult, single_label_result
+from labelaudit.engines.base import RowResults, ScanOptions
 from labelaudit.errors import ColumnError, InputFileError, UsageError
 from labelaudit.io.chunks import decide_labels
 from labelaudit.io.readers import unreadable
@@ -75,7 +75,7 @@ def plan(data: str, opts: ScanOptions) -> tuple[list[Partition], ReadSpec, list[
     """Partitions (one per non-empty row group, files in name order) and the columns every file must have."""
     import pyarrow.parquet as pq
 
-    from labelaudit.cli.inputs import match_columns, require_column
+    from labelaudit.io.columns import match_columns, require_column
 
     parts: list[Partition] = []
     offset = 0
@@ -198,27 +198,8 @@ def pass_candidates(part: Partition, spec: ReadSpec, renormalise: bool, capaciti
 # the client
 
 
-def _check_supported(opts: ScanOptions) -> None:
-    from labelaudit.core.streaming import STREAMING_FILTERS
-
-    if opts.multi_label:
-        raise UsageError("--engine dask scans single-label data; --multi-label needs --engine local")
-    if opts.probs is not None:
-        raise UsageError(
-            "--engine dask reads probabilities from the Parquet columns; --probs needs --engine local"
-        )
-    if opts.data == "-":
-        raise UsageError("--engine dask reads Parquet files, not standard input")
-    if opts.input_format is not None and opts.input_format.lower() != "parquet":
-        raise UsageError(f"--engine dask reads Parquet only, not --input-format {opts.input_format}")
-    if opts.compat != "paper":
-        raise UsageError(f"--compat {opts.compat} needs --engine local")
-    if opts.method not in STREAMING_FILTERS:
-        raise UsageError(f"--method {opts.method} needs --engine local")
-
-
 class _Client:
-    """A ``dask.distributed.Client`` for ``--dask-scheduler``; nothing (dask's configured scheduler) otherwise."""
+    """A ``dask.distributed.Client`` for ``--scheduler``; nothing (dask's configured scheduler) otherwise."""
 
     def __init__(self, address: str | None) -> None:
         self.address, self.client = address, None
@@ -229,11 +210,11 @@ class _Client:
         try:
             from distributed import Client
         except ImportError:
-            raise UsageError("--dask-scheduler needs dask.distributed: pip install distributed") from None
+            raise UsageError("--scheduler needs dask.distributed: pip install distributed") from None
         try:
             self.client = Client(self.address)
         except (OSError, TimeoutError, ValueError) as exc:
-            raise UsageError(f"--dask-scheduler {self.address}: cannot connect: {exc}") from None
+            raise UsageError(f"--scheduler {self.address}: cannot connect: {exc}") from None
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -241,7 +222,7 @@ class _Client:
             self.client.close()
 
 
-def run_dask(opts: ScanOptions, scheduler: str | None = None) -> ScanResult:
+def run_dask(opts: ScanOptions, scheduler: str | None = None) -> RowResults:
     """The single-label scan of Parquet DATA (file, directory or glob) with dask; equals the local scan."""
     try:
         import dask
@@ -262,7 +243,6 @@ def run_dask(opts: ScanOptions, scheduler: str | None = None) -> ScanResult:
     )
     from labelaudit.errors import LabelauditWarning
 
-    _check_supported(opts)
     check_streaming_params(opts.method, opts.compat)
     if opts.score not in SCORE_METHODS:
         raise UsageError(f"--score must be one of {', '.join(SCORE_METHODS)}, not {opts.score!r}")
@@ -320,6 +300,6 @@ def run_dask(opts: ScanOptions, scheduler: str | None = None) -> ScanResult:
     )
     summary = stream_summary(result, class_names=class_names, issues=result.issues)
     id_values = np.concatenate(ids) if opts.id_col is not None else None
-    return single_label_result(
+    return RowResults(
         result.labels, result.predicted, result.quality, result.issues, list(class_names), id_values, summary
     )

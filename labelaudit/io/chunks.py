@@ -2,7 +2,7 @@
 
 CSV/TSV go through ``pandas.read_csv(chunksize=...)`` (the same parser as :func:`read_table`, so every
 value parses to the same float); Parquet through ``pyarrow.parquet.ParquetFile.iter_batches``. Column
-resolution, label encoding and value errors reuse :mod:`labelaudit.cli.inputs` on each chunk; row
+resolution, label encoding and value errors reuse :mod:`labelaudit.io.columns` on each chunk; row
 numbers in errors are global.
 """
 
@@ -104,7 +104,7 @@ def _shift_rows(exc: InputError, offset: int) -> InputError:
 def label_facts(series: pd.Series, placeholder: bool) -> tuple[bool, bool, set[str]]:
     """What one chunk of the label column says: (a label is missing, integer-like, distinct stripped strings
     when the class names are the placeholders 0..K-1)."""
-    from labelaudit.cli.inputs import _is_integer_like
+    from labelaudit.io.columns import _is_integer_like
 
     if series.isna().any():
         return True, True, set()
@@ -117,7 +117,7 @@ def decide_labels(
 ) -> tuple[list[str], bool]:
     """Class names and whether the labels are integers, for the whole column, from its chunks' :func:`label_facts`.
 
-    Decides as :func:`labelaudit.cli.inputs.encode_labels` does on the whole column; stops at the first chunk
+    Decides as :func:`labelaudit.io.columns.encode_labels` does on the whole column; stops at the first chunk
     with a missing label (encoding then reports it).
     """
     placeholder = names == [str(k) for k in range(len(names))]
@@ -149,9 +149,9 @@ def encode_frame(
     integer_labels: bool,
     id_col: str | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """(labels, probabilities, ids) of one chunk, with the rules of :mod:`labelaudit.cli.inputs`; rows in
+    """(labels, probabilities, ids) of one chunk, with the rules of :mod:`labelaudit.io.columns`; rows in
     errors are counted from ``row_offset``."""
-    from labelaudit.cli.inputs import encode_labels, numeric_matrix
+    from labelaudit.io.columns import encode_labels, numeric_matrix
 
     probs = numeric_matrix(frame, prob_columns, source, row_offset=row_offset)
     series = frame[label_col]
@@ -176,7 +176,7 @@ class ScanChunk:
 
 
 class ChunkedScanInput:
-    """Labels and probability columns of a table, chunk by chunk, with the rules of ``labelaudit.cli.inputs``.
+    """Labels and probability columns of a table, chunk by chunk, with the rules of ``labelaudit.io.columns``.
 
     ``class_names`` and ``prob_columns`` follow :func:`match_columns`; labels are encoded per chunk with
     :func:`encode_labels` after one pass over the label column has decided, for the whole column, whether
@@ -185,7 +185,7 @@ class ChunkedScanInput:
     """
 
     def __init__(self, table: ChunkedTable, *, label_col: str, prob_cols: str, id_col: str | None) -> None:
-        from labelaudit.cli.inputs import match_columns, require_column
+        from labelaudit.io.columns import match_columns, require_column
 
         self.table = table
         self.source = table.path

@@ -102,7 +102,7 @@ def test_bad_input_exits_2_with_one_line(dataset: Path, tmp_path: Path) -> None:
     assert_one_line_error(run_cli("scan", empty, "--engine", "dask"), "empty", "no .parquet files")
 
     assert_one_line_error(
-        run_cli("scan", dataset / "parts", "--engine", "dask", "--compat", "cleanlab"), "--engine local"
+        run_cli("scan", dataset / "parts", "--engine", "dask", "--compat", "cleanlab"), "--engine memory"
     )
     assert_one_line_error(
         run_cli("scan", dataset / "parts", "--dask-scheduler", "tcp://127.0.0.1:1"), "--engine dask"

@@ -333,7 +333,7 @@ def test_no_tags_anywhere(cli, frames, tmp_path):
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["--aggregate", "max"], "--aggregate must be one of ema, softmin, min, mean"),
+        (["--aggregate", "max"], "--pooling must be one of ema, softmin, min, mean"),
         (["--method", "vote"], "--method must be one of"),
         (["--normalize"], "--normalize does not apply to --multi-label"),
         (["--label-col", "labels"], "no column 'labels' (--label-col)"),

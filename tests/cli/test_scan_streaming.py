@@ -124,8 +124,8 @@ def test_bad_values_in_a_late_chunk_name_the_global_row(tmp_path: Path, fixture_
 
 def test_unsupported_combinations_exit_2_with_one_line(tmp_path: Path) -> None:
     cases = [
-        (("--compat", "cleanlab"), "in-memory"),
-        (("--method", "low_self_confidence"), "in-memory"),
+        (("--compat", "cleanlab"), "--engine memory"),
+        (("--method", "low_self_confidence"), "--engine memory"),
         (("--probs", str(tmp_path / "p.npy")), "--probs"),
         (("--chunk-rows", "0"), "--chunk-rows"),
     ]

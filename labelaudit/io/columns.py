@@ -10,16 +10,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from labelaudit.errors import ColumnError, InputError, InvalidProbabilitiesError, UsageError
 from labelaudit.io.readers import read_npy, read_table
-
-if TYPE_CHECKING:
-    from labelaudit.cli.scan import ScanOptions
 
 
 @dataclass(frozen=True)
@@ -104,11 +100,43 @@ def numeric_matrix(
     return matrix
 
 
+def probabilities_from_array(
+    array: np.ndarray, source: str, num_rows: int, data_name: str, class_names: Sequence[str] | None
+) -> Probabilities:
+    """An N x K array (a .npy file, or an array given to the API) checked against the data's ``num_rows``."""
+    array = np.asarray(array)
+    if array.ndim != 2:
+        raise InvalidProbabilitiesError(
+            f"{source}: expected a 2-D array (rows x classes), got shape {array.shape}"
+        )
+    if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
+        raise InvalidProbabilitiesError(f"{source}: array of {array.dtype} is not numeric")
+    if len(array) != num_rows:
+        raise InputError(f"{source}: has {len(array)} rows but {data_name} has {num_rows}")
+    if array.dtype not in (np.float32, np.float64):
+        array = array.astype(np.float64)
+    array = np.ascontiguousarray(array)
+    bad = ~np.isfinite(array)
+    if bad.any():
+        row, k = np.argwhere(bad)[0]
+        raise InvalidProbabilitiesError(f"{source}: row {int(row)} column {int(k)}: value is not finite")
+    num_classes = array.shape[1]
+    if class_names is not None:
+        if len(class_names) != num_classes:
+            raise UsageError(
+                f"--classes names {len(class_names)} classes but {source} has {num_classes} columns"
+            )
+        names = list(class_names)
+    else:
+        names = [str(k) for k in range(num_classes)]
+    return Probabilities(array, names, [f"column {k}" for k in range(num_classes)], source)
+
+
 def load_probabilities(
     frame: pd.DataFrame,
     data_name: str,
     *,
-    probs_path: str | None,
+    probs_path: str | np.ndarray | None,
     prob_cols: str,
     id_col: str | None,
     class_names: Sequence[str] | None,
@@ -119,35 +147,10 @@ def load_probabilities(
         columns, names = match_columns(frame, prob_cols, data_name, "--prob-cols")
         return Probabilities(numeric_matrix(frame, columns, data_name), names, columns, data_name)
 
+    if isinstance(probs_path, np.ndarray):
+        return probabilities_from_array(probs_path, "probs", len(frame), data_name, class_names)
     if probs_path.lower().endswith(".npy"):
-        array = read_npy(probs_path)
-        if array.ndim != 2:
-            raise InvalidProbabilitiesError(
-                f"{probs_path}: expected a 2-D array (rows x classes), got shape {array.shape}"
-            )
-        if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
-            raise InvalidProbabilitiesError(f"{probs_path}: array of {array.dtype} is not numeric")
-        if len(array) != len(frame):
-            raise InputError(f"{probs_path}: has {len(array)} rows but {data_name} has {len(frame)}")
-        if array.dtype not in (np.float32, np.float64):
-            array = array.astype(np.float64)
-        array = np.ascontiguousarray(array)
-        bad = ~np.isfinite(array)
-        if bad.any():
-            row, k = np.argwhere(bad)[0]
-            raise InvalidProbabilitiesError(
-                f"{probs_path}: row {int(row)} column {int(k)}: value is not finite"
-            )
-        num_classes = array.shape[1]
-        if class_names is not None:
-            if len(class_names) != num_classes:
-                raise UsageError(
-                    f"--classes names {len(class_names)} classes but {probs_path} has {num_classes} columns"
-                )
-            names = list(class_names)
-        else:
-            names = [str(k) for k in range(num_classes)]
-        return Probabilities(array, names, [f"column {k}" for k in range(num_classes)], probs_path)
+        return probabilities_from_array(read_npy(probs_path), probs_path, len(frame), data_name, class_names)
 
     table = read_table(probs_path, None if Path(probs_path).suffix else input_format)
     columns, names = match_columns(table, prob_cols, probs_path, "--prob-cols")
@@ -174,19 +177,6 @@ def load_probabilities(
             f"{probs_path}: has {len(table)} rows but {data_name} has {len(frame)} (use --id-col to join)"
         )
     return Probabilities(numeric_matrix(table, columns, probs_path), names, columns, probs_path)
-
-
-def load_probabilities_for(frame: pd.DataFrame, opts: ScanOptions, source: str) -> Probabilities:
-    """:func:`load_probabilities` with the options of a scan (``prob_cols``, ``probs``, ``id_col`` ...)."""
-    return load_probabilities(
-        frame,
-        source,
-        probs_path=opts.probs,
-        prob_cols=opts.prob_cols,
-        id_col=opts.id_col,
-        class_names=opts.classes,
-        input_format=opts.input_format,
-    )
 
 
 def _is_integer_like(series: pd.Series) -> bool:

@@ -53,8 +53,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from labelaudit.cli.scan import ScanOptions, ScanResult
+from labelaudit.engines.base import ScanOptions
 from labelaudit.errors import ColumnError, InputError, InvalidProbabilitiesError, UsageError
+from labelaudit.pipeline.result import ScanResult
 
 SCHEMA = "labelaudit.scan-multilabel/1"
 
@@ -66,8 +67,8 @@ def _check_options(opts: ScanOptions) -> None:
         raise UsageError(f"--method must be one of {', '.join(FILTER_METHODS)}, not {opts.method!r}")
     if opts.score not in SCORE_METHODS:
         raise UsageError(f"--score must be one of {', '.join(SCORE_METHODS)}, not {opts.score!r}")
-    if opts.aggregate not in AGGREGATES:
-        raise UsageError(f"--aggregate must be one of {', '.join(AGGREGATES)}, not {opts.aggregate!r}")
+    if opts.pooling not in AGGREGATES:
+        raise UsageError(f"--pooling must be one of {', '.join(AGGREGATES)}, not {opts.pooling!r}")
     if opts.normalize:
         raise UsageError("--normalize does not apply to --multi-label: each class has its own probability")
     if opts.label_cols is None and opts.label_sep == "":
@@ -77,6 +78,9 @@ def _check_options(opts: ScanOptions) -> None:
 def _format_of(opts: ScanOptions) -> str:
     from labelaudit.io.readers import detect_format
 
+    if opts.data.startswith("<") and opts.data != "<stdin>":
+        # a table given to the API: nulls are nulls, as in Parquet
+        return "parquet"
     return detect_format(opts.data, opts.input_format)
 
 
@@ -92,7 +96,7 @@ def _placeholder(names: list[str]) -> bool:
 def _tags_from_columns(
     frame: pd.DataFrame, opts: ScanOptions, class_names: list[str], source: str
 ) -> tuple[np.ndarray, list[str]]:
-    from labelaudit.cli.inputs import match_columns
+    from labelaudit.io.columns import match_columns
 
     columns, names = match_columns(frame, opts.label_cols, source, "--label-cols")
     if _placeholder(class_names) and not set(names) <= set(class_names) and len(names) == len(class_names):
@@ -138,7 +142,7 @@ def _tags_from_columns(
 def _tags_from_label_column(
     frame: pd.DataFrame, opts: ScanOptions, class_names: list[str], source: str, fmt: str
 ) -> tuple[np.ndarray, list[str]]:
-    from labelaudit.cli.inputs import require_column
+    from labelaudit.io.columns import require_column
 
     series = require_column(frame, opts.label_col, source, "--label-col")
     n = len(series)
@@ -280,10 +284,11 @@ def _joined(mask: np.ndarray, names: np.ndarray, sep: str) -> np.ndarray:
 
 
 def run_multilabel(frame: Any, opts: ScanOptions) -> ScanResult:
-    """The multi-label scan of an already-read table (hook called by :func:`labelaudit.cli.scan.scan`)."""
-    from labelaudit.cli.inputs import display_name, load_probabilities_for, require_column
+    """The multi-label scan of an already-read table (called by :func:`labelaudit.pipeline.scan.scan`)."""
     from labelaudit.core.multilabel import audit_multilabel
+    from labelaudit.engines.memory import load_probabilities_for
     from labelaudit.errors import LabelauditWarning
+    from labelaudit.io.columns import display_name, require_column
 
     _check_options(opts)
     source = display_name(opts.data)
@@ -307,7 +312,7 @@ def run_multilabel(frame: Any, opts: ScanOptions) -> ScanResult:
                 filter_by=opts.method,
                 frac_noise=opts.frac_noise,
                 method=opts.score,
-                aggregate=opts.aggregate,
+                aggregate=opts.pooling,
                 compat=opts.compat,
                 class_names=class_names,
             )
@@ -360,4 +365,4 @@ def run_multilabel(frame: Any, opts: ScanOptions) -> ScanResult:
         "label_quality",
         "is_label_issue",
     ]
-    return ScanResult(report, summary, columns, schema=SCHEMA)
+    return ScanResult(report, summary, columns, SCHEMA)

@@ -1,4 +1,4 @@
-"""`labelaudit scan --chunk-rows N`: the single-label scan of a file whose probabilities do not fit in memory.
+"""The streaming engine: the single-label scan of a file whose probabilities do not fit in memory.
 
 Reads the file once per pass (:mod:`labelaudit.io.chunks`) and runs
 :func:`labelaudit.core.streaming.stream_label_issues`; the report (schema ``labelaudit.scan/1``) and the
@@ -11,7 +11,7 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
-from labelaudit.cli.scan import ScanOptions, ScanResult, single_label_result
+from labelaudit.engines.base import RowResults, ScanOptions
 
 
 class _ReaderError(Exception):
@@ -22,21 +22,7 @@ class _ReaderError(Exception):
         self.error = error
 
 
-def _check_supported(opts: ScanOptions) -> None:
-    from labelaudit.core.streaming import STREAMING_FILTERS
-    from labelaudit.errors import UsageError
-
-    if opts.probs is not None:
-        raise UsageError(
-            "--chunk-rows reads probabilities from the table's columns; --probs needs the in-memory path"
-        )
-    if opts.compat != "paper":
-        raise UsageError(f"--compat {opts.compat} needs the in-memory path (drop --chunk-rows)")
-    if opts.method not in STREAMING_FILTERS:
-        raise UsageError(f"--method {opts.method} needs the in-memory path (drop --chunk-rows)")
-
-
-def run_streaming(opts: ScanOptions, chunk_rows: int) -> ScanResult:
+def run_streaming(opts: ScanOptions, chunk_rows: int) -> RowResults:
     """The single-label scan of ``opts.data`` read ``chunk_rows`` rows at a time."""
     import numpy as np
 
@@ -44,7 +30,6 @@ def run_streaming(opts: ScanOptions, chunk_rows: int) -> ScanResult:
     from labelaudit.errors import LabelauditWarning
     from labelaudit.io.chunks import ChunkedScanInput, ChunkedTable
 
-    _check_supported(opts)
     table = ChunkedTable(opts.data, opts.input_format, chunk_rows)
     scan_input = ChunkedScanInput(
         table, label_col=opts.label_col, prob_cols=opts.prob_cols, id_col=opts.id_col
@@ -86,6 +71,6 @@ def run_streaming(opts: ScanOptions, chunk_rows: int) -> ScanResult:
     class_names = scan_input.class_names
     summary = stream_summary(result, class_names=class_names, issues=result.issues)
     id_values = np.concatenate(ids) if opts.id_col is not None else None
-    return single_label_result(
+    return RowResults(
         result.labels, result.predicted, result.quality, result.issues, list(class_names), id_values, summary
     )
