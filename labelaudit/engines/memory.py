@@ -1,0 +1,61 @@
+"""The in-memory engine: the whole table and its probability matrix at once (every capability)."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from labelaudit.engines.base import RowResults, ScanOptions
+from labelaudit.io.columns import Probabilities, display_name, load_probabilities
+
+
+def load_probabilities_for(frame: Any, opts: ScanOptions, source: str) -> Probabilities:
+    """:func:`~labelaudit.io.columns.load_probabilities` with the options of a scan."""
+    return load_probabilities(
+        frame,
+        source,
+        probs_path=opts.probs,
+        prob_cols=opts.prob_cols,
+        id_col=opts.id_col,
+        class_names=opts.classes,
+        input_format=opts.input_format,
+    )
+
+
+def run_single_label(frame: Any, opts: ScanOptions) -> RowResults:
+    """The single-label confident-learning scan of an already-read table."""
+    from labelaudit.core.filter import find_label_issues
+    from labelaudit.core.scores import label_quality_scores, predicted_labels
+    from labelaudit.core.summary import dataset_summary
+    from labelaudit.core.validate import check_inputs
+    from labelaudit.errors import LabelauditWarning
+    from labelaudit.io.columns import encode_labels, require_column
+
+    source = display_name(opts.data)
+    label_series = require_column(frame, opts.label_col, source, "--label-col")
+    ids = require_column(frame, opts.id_col, source, "--id-col") if opts.id_col else None
+    probs = load_probabilities_for(frame, opts, source)
+    labels, class_names = encode_labels(label_series, probs.class_names, source, opts.label_col)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", LabelauditWarning)
+        try:
+            labels, pred_probs = check_inputs(labels, probs.matrix, normalize=opts.normalize)
+        except ValueError as exc:
+            raise type(exc)(f"{probs.source}: {exc}") from None
+    for warning in caught:
+        warnings.warn(f"{probs.source}: {warning.message}", LabelauditWarning, stacklevel=1)
+
+    with warnings.catch_warnings():
+        # the inputs were checked (and warned about) once above; the calls below check them again
+        warnings.simplefilter("ignore", LabelauditWarning)
+        issues = find_label_issues(
+            labels, pred_probs, filter_by=opts.method, frac_noise=opts.frac_noise, compat=opts.compat
+        )
+        quality = label_quality_scores(labels, pred_probs, method=opts.score)
+        suggested = predicted_labels(pred_probs)
+        summary = dataset_summary(
+            labels, pred_probs, class_names=class_names, compat=opts.compat, issues=issues
+        )
+
+    id_values = ids.astype(str).to_numpy() if ids is not None else None
+    return RowResults(labels, suggested, quality, issues, class_names, id_values, summary)

@@ -1,0 +1,268 @@
+"""`labelaudit.scan`: find probably-wrong labels in a table with out-of-fold predicted probabilities.
+
+Report schema ``labelaudit.scan/1`` (one row per input row, in input order unless sorted by rank):
+
+=================  =======  =============================================================
+column             type     meaning
+=================  =======  =============================================================
+row                int64    0-based position of the row in the input
+id                 string   the ``id_col`` value (only with ``id_col``)
+given_label        string   the label in the data
+suggested_label    string   the model's most likely class (ties: first column)
+label_quality      float64  ``score`` of the given label, in [0, 1]; lower = more suspicious
+is_label_issue     bool     flagged by ``method``
+rank               int64    1 = most suspicious (ascending label_quality, ties by row)
+=================  =======  =============================================================
+
+Multi-label scans use schema ``labelaudit.scan-multilabel/1`` (:mod:`labelaudit.pipeline.multilabel`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import fields
+from typing import Any
+
+from labelaudit.engines.base import (
+    CAPABILITIES,
+    COMPAT_MODES,
+    RowResults,
+    ScanOptions,
+    canonical_engine,
+    check_supported,
+)
+from labelaudit.errors import UsageError
+from labelaudit.pipeline.result import ScanResult
+
+REPORT_SCHEMA = "labelaudit.scan/1"
+DEFAULT_CHUNK_ROWS = 200_000
+# auto streams when the in-memory matrix and its working copies would take more than this share of free memory
+_AUTO_STREAM_SHARE = 0.5
+
+
+def single_label_result(rows: RowResults) -> ScanResult:
+    """The ``labelaudit.scan/1`` report of every single-label engine (in memory, streaming, dask)."""
+    import numpy as np
+    import pandas as pd
+
+    from labelaudit.core.scores import rank_issues
+
+    names = np.asarray(rows.class_names, dtype=object)
+    report = pd.DataFrame({"row": np.arange(len(rows.labels), dtype=np.int64)})
+    if rows.ids is not None:
+        report["id"] = rows.ids
+    report["given_label"] = names[rows.labels]
+    report["suggested_label"] = names[rows.suggested]
+    report["label_quality"] = np.asarray(rows.quality, dtype=np.float64)
+    report["is_label_issue"] = np.asarray(rows.issues, dtype=bool)
+    report["rank"] = rank_issues(rows.quality).astype(np.int64)
+    columns = [
+        "rank",
+        "row",
+        *(["id"] if rows.ids is not None else []),
+        "given_label",
+        "suggested_label",
+        "label_quality",
+        "is_label_issue",
+    ]
+    return ScanResult(report, rows.summary, columns, REPORT_SCHEMA)
+
+
+def check_options(opts: ScanOptions) -> None:
+    """Every choice and number of a scan, checked once, before any data is read."""
+    if opts.compat not in COMPAT_MODES:
+        raise UsageError(f"--compat must be one of {', '.join(COMPAT_MODES)}, not {opts.compat!r}")
+    if not 0.0 < opts.frac_noise <= 1.0:  # also refuses NaN
+        raise UsageError(f"--frac-noise must be in (0, 1], not {opts.frac_noise}")
+    if opts.label_cols is not None and not opts.multi_label:
+        raise UsageError("--label-cols needs --multi-label")
+    if opts.multi_label:
+        return
+    if opts.pooling != "ema":
+        raise UsageError("--pooling needs --multi-label")
+    if opts.label_sep != ",":
+        raise UsageError("--label-sep needs --multi-label")
+    from labelaudit.core.filter import FILTER_METHODS
+    from labelaudit.core.scores import SCORE_METHODS
+
+    if opts.method not in FILTER_METHODS:
+        raise UsageError(f"--method must be one of {', '.join(FILTER_METHODS)}, not {opts.method!r}")
+    if opts.score not in SCORE_METHODS:
+        raise UsageError(f"--score must be one of {', '.join(SCORE_METHODS)}, not {opts.score!r}")
+
+
+def _free_memory() -> int | None:
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return None
+
+
+def _estimated_matrix_bytes(path: str, fmt: str) -> int | None:
+    """How much memory the in-memory engine would need for ``path``, roughly, without reading it."""
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            meta = pq.ParquetFile(path).metadata
+            return int(meta.num_rows) * int(meta.num_columns) * 8 * 3
+        # text: a float takes about 8-10 characters, and pandas holds it as 8 bytes plus copies
+        return os.path.getsize(path) * 3
+    except Exception:
+        return None
+
+
+def choose_engine(engine: str, opts: ScanOptions, fmt: str | None, chunk_rows: int | None) -> tuple[str, str]:
+    """The engine to run and why (``auto``: stream when the data would not fit comfortably in memory)."""
+    engine = canonical_engine(engine)
+    if engine != "auto":
+        return engine, "asked for"
+    if chunk_rows is not None:
+        return "stream", "--chunk-rows given"
+    if fmt is None or opts.data == "-":
+        return "memory", "data in memory"
+    try:
+        check_supported("stream", opts, fmt)
+    except UsageError:
+        return "memory", "only the memory engine supports these options"
+    need, free = _estimated_matrix_bytes(opts.data, fmt), _free_memory()
+    if need is not None and free is not None and need > _AUTO_STREAM_SHARE * free:
+        return "stream", f"about {need / 2**30:.1f} GiB needed in memory, {free / 2**30:.1f} GiB free"
+    return "memory", "fits in memory"
+
+
+def _frame_of(data: Any) -> tuple[Any, str]:
+    """A pandas DataFrame and its display name from a DataFrame, an Arrow table or a mapping of columns."""
+    import pandas as pd
+
+    if isinstance(data, pd.DataFrame):
+        return data, "<DataFrame>"
+    try:
+        import pyarrow as pa
+
+        if isinstance(data, pa.Table | pa.RecordBatch):
+            return data.to_pandas(), "<Arrow table>"
+    except ImportError:  # pragma: no cover - pyarrow is a core dependency
+        pass
+    if isinstance(data, dict):
+        return pd.DataFrame(data), "<dict>"
+    raise UsageError(
+        f"data must be a path, a pandas DataFrame, an Arrow table or a dict of columns, not {type(data).__name__}"
+    )
+
+
+def _parameters(opts: ScanOptions) -> dict[str, Any]:
+    import numpy as np
+
+    parameters: dict[str, Any] = {}
+    for f in fields(opts):
+        value = getattr(opts, f.name)
+        if isinstance(value, np.ndarray):
+            value = f"<array {value.shape[0]} x {value.shape[1] if value.ndim > 1 else 1}>"
+        parameters[f.name] = value
+    parameters["input"] = parameters.pop("data")
+    if parameters["input"] == "-":
+        parameters["input"] = "<stdin>"
+    return parameters
+
+
+def scan(
+    data: Any,
+    *,
+    probs: Any = None,
+    label_col: str = "label",
+    prob_cols: str = "p_*",
+    id_col: str | None = None,
+    classes: list[str] | None = None,
+    input_format: str | None = None,
+    method: str = "prune_by_noise_rate",
+    score: str = "self_confidence",
+    compat: str = "paper",
+    frac_noise: float = 1.0,
+    normalize: bool = False,
+    multi_label: bool = False,
+    label_sep: str = ",",
+    label_cols: str | None = None,
+    pooling: str = "ema",
+    engine: str = "auto",
+    chunk_rows: int | None = None,
+    scheduler: str | None = None,
+) -> ScanResult:
+    """Find probably-wrong labels.
+
+    ``data`` is a path (CSV, TSV, Parquet, JSON Lines; ``-`` is stdin; for ``engine="dask"`` also a directory
+    or a glob of Parquet files), a pandas DataFrame, an Arrow table or a dict of columns. Probabilities are
+    the ``prob_cols`` columns of the data, or ``probs``: a path (.npy by row, or a table by row or joined on
+    ``id_col``) or an N x K array. Raises :class:`~labelaudit.errors.LabelauditError` subclasses for bad input.
+    """
+    from labelaudit.pipeline.provenance import versions
+
+    frame = None
+    if isinstance(data, str | os.PathLike):
+        path = os.fspath(data)
+    else:
+        frame, path = _frame_of(data)
+    opts = ScanOptions(
+        data=path,
+        label_col=label_col,
+        prob_cols=prob_cols,
+        probs=os.fspath(probs) if isinstance(probs, os.PathLike) else probs,
+        id_col=id_col,
+        classes=list(classes) if classes is not None else None,
+        input_format=input_format,
+        method=method,
+        score=score,
+        compat=compat,
+        frac_noise=frac_noise,
+        normalize=normalize,
+        multi_label=multi_label,
+        label_sep=label_sep,
+        label_cols=label_cols,
+        pooling=pooling,
+    )
+    check_options(opts)
+    if chunk_rows is not None and chunk_rows < 1:
+        raise UsageError(f"--chunk-rows must be at least 1, not {chunk_rows}")
+    if scheduler is not None and canonical_engine(engine) != "dask":
+        raise UsageError("--scheduler needs --engine dask")
+    fmt = input_format.lower() if input_format is not None else None
+    if frame is None and canonical_engine(engine) != "dask":
+        from labelaudit.io.readers import detect_format
+
+        fmt = detect_format(path, input_format)
+    chosen, reason = choose_engine(engine, opts, fmt, chunk_rows)
+    if frame is not None and chosen != "memory":
+        raise UsageError(f"--engine {chosen} reads files; a table already in memory uses the memory engine")
+    check_supported(chosen, opts, fmt)
+    if chunk_rows is not None and chosen == "dask":
+        raise UsageError("--chunk-rows is for the stream engine; --engine dask reads one row group at a time")
+
+    if chosen == "dask":
+        from labelaudit.engines.dask_engine import run_dask
+
+        result = single_label_result(run_dask(opts, scheduler))
+    elif chosen == "stream":
+        from labelaudit.engines.streaming import run_streaming
+
+        result = single_label_result(run_streaming(opts, chunk_rows or DEFAULT_CHUNK_ROWS))
+    else:
+        if frame is None:
+            from labelaudit.io.readers import read_table
+
+            frame = read_table(path, input_format)
+        if multi_label:
+            from labelaudit.pipeline.multilabel import run_multilabel
+
+            result = run_multilabel(frame, opts)
+        else:
+            from labelaudit.engines.memory import run_single_label
+
+            result = single_label_result(run_single_label(frame, opts))
+    # the engine is not recorded in the report: every engine writes the same bytes
+    result.parameters = _parameters(opts)
+    result.versions = versions()
+    result.engine, result.engine_reason = chosen, reason
+    return result
+
+
+__all__ = ["CAPABILITIES", "REPORT_SCHEMA", "ScanResult", "scan"]
