@@ -21,12 +21,15 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(BIN)/ruff check labelaudit tests benchmarks
 	$(BIN)/ruff format --check labelaudit tests benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q -n 2 -p no:cacheprovider
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check labelaudit tests benchmarks
 	$(BIN)/ruff format --check labelaudit tests benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/ruff format --check labelaudit tests benchmarks
+	$(BIN)/lint-imports
 
 # crowd-kit pulls in transformers and nltk: the peers get a virtualenv of their own, never the test one
 BENCH_VENV ?= .venv-bench
