@@ -18,16 +18,11 @@ demo: $(VENV)/.installed
 		-o demo-out/report.parquet --summary demo-out/summary.json --html demo-out/report.html
 	@echo "wrote demo-out/report.parquet, demo-out/summary.json and demo-out/report.html"
 
-test: $(VENV)/.installed
-	$(BIN)/ruff check labelaudit tests benchmarks
-	$(BIN)/ruff format --check labelaudit tests benchmarks
-	$(BIN)/lint-imports
+test: lint
 	$(BIN)/pytest -q -n 2 -p no:cacheprovider
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check labelaudit tests benchmarks
-	$(BIN)/ruff format --check labelaudit tests benchmarks
-	$(BIN)/lint-imports
 	$(BIN)/ruff format --check labelaudit tests benchmarks
 	$(BIN)/lint-imports
 
