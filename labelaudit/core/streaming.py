@@ -9,10 +9,12 @@ chunks (in row order) on every call; it is called once per pass:
    in row order exactly like ``kernels.self_confidence_sums`` (so the thresholds are bit-identical);
 2. ``kernels.confident_pass`` per chunk with the global thresholds: the confident joint, the per-row
    flags (label is top class, argmax != label, off-diagonal guess), the scores and the predicted class;
-3. (``prune_by_noise_rate``, ``prune_by_class``, ``both`` only) bounded heaps per cell / class with the
-   capacities from the calibrated joint, fed chunk by chunk: the ``C̃[i, j]`` largest margins
-   ``p_j - p_i`` (PBNR) or the lowest self-confidences (PBC), equal keys to the lower row index, which is
-   what the in-memory two-phase heaps select.
+3. the error probability of every row (``error_probability_chunk`` with the noise matrix of the
+   calibrated joint, :mod:`labelaudit.core.posterior`), and (PBNR, PBC, both and the default
+   ``noise_rate_or_posterior``) bounded heaps per cell / class with the capacities from the calibrated
+   joint, fed chunk by chunk: the ``C̃[i, j]`` largest margins ``p_j - p_i`` (PBNR) or the lowest
+   self-confidences (PBC), equal keys to the lower row index, which is what the in-memory two-phase
+   heaps select.
 
 Each pass is a map step per chunk (``check_chunk``, ``confident_chunk``, ``Heaps.offer`` into fresh heaps)
 and a combine step in row order (``ChecksFold``, ``ConfidentFold``, ``Heaps.offer_candidates``), so that
@@ -40,7 +42,8 @@ from labelaudit.core.confident import (
     _run_confident_pass,
     thresholds_from,
 )
-from labelaudit.core.filter import _check_params, _prune_counts
+from labelaudit.core.filter import _check_params, _keep_per_class, _prune_counts, default_filter
+from labelaudit.core.posterior import error_probability_from_noise
 from labelaudit.core.scores import _CODES, SCORE_METHODS
 from labelaudit.core.summary import summary_from_joint
 from labelaudit.core.validate import (
@@ -54,6 +57,8 @@ from labelaudit.errors import InputError, UsageError
 
 #: ``filter_by`` rules the streaming path supports (the others need the whole matrix).
 STREAMING_FILTERS: tuple[str, ...] = (
+    "noise_rate_or_posterior",
+    "posterior",
     "prune_by_noise_rate",
     "prune_by_class",
     "both",
@@ -89,6 +94,7 @@ class StreamResult:
     raw_joint: np.ndarray  # int64[K, K], with the diagonal floor
     confident_joint: np.ndarray  # int64[K, K], calibrated
     normalized: bool  # rows were renormalised (normalize=True and some row did not sum to 1)
+    error_probability: np.ndarray | None = None  # float64[N], p(label is wrong) under the noise model
 
 
 # ------------------------------------------------------------------------------------------------
@@ -394,7 +400,7 @@ def heap_capacities(
     k = counts.shape[0]
     per_cell, per_class = _prune_counts(cj, counts, float(frac_noise), int(min_examples_per_class), "paper")
     out = []
-    if filter_by in ("prune_by_noise_rate", "both"):
+    if filter_by in ("prune_by_noise_rate", "both", "noise_rate_or_posterior"):
         caps = np.zeros(k * k, dtype=np.int64)
         off = ~np.eye(k, dtype=bool)
         caps[off.ravel()] = np.maximum(per_cell[off], 0)
@@ -402,6 +408,32 @@ def heap_capacities(
     if filter_by in ("prune_by_class", "both"):
         out.append(("self_confidence", np.maximum(per_class, 0).astype(np.int64)))
     return out
+
+
+def posterior_noise(cj: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The noise matrix ``T[given, true]`` the error probabilities use (from the calibrated joint)."""
+    from labelaudit.core.confident import _latent
+
+    return _latent(cj, counts, "paper").noise_matrix
+
+
+def error_probability_chunk(labels: np.ndarray, probs: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    """Pass-3 map step: each row's error probability (row by row, so chunking cannot change it)."""
+    return error_probability_from_noise(labels, probs, noise)
+
+
+def combine_issues(
+    filter_by: str,
+    heap_mask: np.ndarray | None,
+    error: np.ndarray,
+    labels: np.ndarray,
+    label_is_top: np.ndarray,
+    min_examples_per_class: int = 1,
+) -> np.ndarray:
+    """The final mask of a posterior rule from the heaps' mask (PBNR) and the error probabilities."""
+    posterior = (error > 0.5) & ~label_is_top
+    mask = posterior if heap_mask is None or filter_by == "posterior" else (heap_mask | posterior)
+    return _keep_per_class(mask, labels, error, int(min_examples_per_class))
 
 
 _OFFER = {"margin": _offer_margins, "self_confidence": _offer_self_confidence}
@@ -457,7 +489,7 @@ class Heaps:
 def stream_label_issues(
     chunks: ChunkSource,
     *,
-    filter_by: str = "prune_by_noise_rate",
+    filter_by: str | None = None,
     frac_noise: float = 1.0,
     min_examples_per_class: int = 1,
     compat: str = "paper",
@@ -472,6 +504,7 @@ def stream_label_issues(
     ``check_inputs(..., normalize=True)`` does). Raises and warns like ``check_inputs`` with global rows.
     """
     _check_params(filter_by, frac_noise, min_examples_per_class, compat)
+    filter_by = default_filter(compat) if filter_by is None else filter_by
     check_streaming_params(filter_by, compat)
     if score not in SCORE_METHODS:
         raise UsageError(f"unknown method={score!r}; choose one of: {', '.join(SCORE_METHODS)}")
@@ -499,17 +532,23 @@ def stream_label_issues(
     raw, cj = fold.finish(counts)
     label_is_top, quality, predicted = fold.label_is_top, fold.quality, fold.predicted
 
+    # pass 3: error probabilities and bounded heaps with the capacities of the calibrated joint
+    noise = posterior_noise(cj, counts)
+    error = np.empty(n, dtype=np.float64)
+    heaps = None
+    if fold.flagged is None:
+        heaps = Heaps(heap_capacities(cj, counts, filter_by, frac_noise, min_examples_per_class))
+    for offset, lab, probs in probs_chunks():
+        error[offset : offset + lab.shape[0]] = error_probability_chunk(lab, probs, noise)
+        if heaps is not None and not heaps.empty:
+            heaps.offer(lab, probs, offset)
     if fold.flagged is not None:
         issues = fold.flagged & ~label_is_top
     else:
-        # pass 3: bounded heaps with the capacities of the calibrated joint
-        heaps = Heaps(heap_capacities(cj, counts, filter_by, frac_noise, min_examples_per_class))
-        if not heaps.empty:
-            for offset, lab, probs in probs_chunks():
-                heaps.offer(lab, probs, offset)
-        issues = heaps.mask(n)
-        issues &= ~label_is_top
-    return StreamResult(issues, quality, predicted, labels, counts, thresholds, raw, cj, renormalise)
+        issues = heaps.mask(n) & ~label_is_top if heaps.states else None
+        if filter_by in ("posterior", "noise_rate_or_posterior"):
+            issues = combine_issues(filter_by, issues, error, labels, label_is_top, min_examples_per_class)
+    return StreamResult(issues, quality, predicted, labels, counts, thresholds, raw, cj, renormalise, error)
 
 
 def stream_summary(result: StreamResult, *, class_names: Any = None, issues: Any = None) -> dict[str, Any]:

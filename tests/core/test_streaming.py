@@ -88,9 +88,28 @@ def test_scores_ranks_and_summary_equal_in_memory(problem, size: int) -> None:
     assert stream_summary(got, issues=got.issues) == expected
 
 
+@pytest.mark.parametrize("size", (7, 10**6))
+def test_error_probability_equals_in_memory(problem, size: int) -> None:
+    from labelaudit.core.posterior import error_probability
+
+    labels, probs = problem
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LabelauditWarning)
+        got = stream_label_issues(_chunks(labels, probs, size))
+        expected = error_probability(labels, probs)
+    assert got.error_probability.dtype == np.float64
+    assert np.array_equal(got.error_probability, expected)
+
+
 def test_min_examples_per_class_is_honoured() -> None:
     labels, probs = _random(5, 300, 4, np.float64)
-    for filter_by in ("prune_by_noise_rate", "prune_by_class", "both"):
+    for filter_by in (
+        "prune_by_noise_rate",
+        "prune_by_class",
+        "both",
+        "posterior",
+        "noise_rate_or_posterior",
+    ):
         expected = find_label_issues(labels, probs, filter_by=filter_by, min_examples_per_class=150)
         got = stream_label_issues(_chunks(labels, probs, 13), filter_by=filter_by, min_examples_per_class=150)
         assert np.array_equal(got.issues, expected), filter_by
