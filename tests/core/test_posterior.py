@@ -1,0 +1,112 @@
+"""error_probability: exact cases, calibration where the noise model holds, invariances, the posterior rules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from labelaudit.core.confident import estimate_noise_matrices
+from labelaudit.core.filter import find_label_issues
+from labelaudit.core.posterior import error_probability
+from labelaudit.errors import InputError, UsageError
+
+
+def _noisy_problem(seed: int, n: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rows drawn from the model the posterior assumes: true class y* ~ p*(x), given label ~ T[:, y*],
+    and a model that reports p(ỹ | x) = T p*(x). Returns (labels, pred_probs, truth, T)."""
+    rng = np.random.default_rng(seed)
+    p_true = rng.dirichlet(np.full(k, 0.3), n)
+    truth = (rng.random(n)[:, None] > np.cumsum(p_true, axis=1)).sum(axis=1)
+    noise = np.full((k, k), 0.25 / (k - 1))
+    np.fill_diagonal(noise, 0.75)
+    labels = np.array([rng.choice(k, p=noise[:, t]) for t in truth])
+    return labels, p_true @ noise.T, truth, noise
+
+
+def test_no_noise_means_no_errors():
+    # an identity noise matrix says labels are never flipped, whatever the model thinks
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(4), 200)
+    labels = rng.integers(0, 4, 200)
+    assert (error_probability(labels, probs, noise_matrix=np.eye(4)) == 0).all()
+
+
+def test_hand_example():
+    # T = [[.8, .4], [.2, .6]] (columns: true class): the model says p(ỹ = 0 | x) = .6, which is exactly
+    # T @ [.5, .5]; given label 0: p(y* = 0 | x, ỹ = 0) = .8 * .5 / .6 = 2/3
+    noise = np.array([[0.8, 0.4], [0.2, 0.6]])
+    got = error_probability(np.array([0, 1]), np.array([[0.6, 0.4], [0.6, 0.4]]), noise_matrix=noise)
+    np.testing.assert_allclose(got, [1 / 3, 1 - 0.6 * 0.5 / 0.4], atol=1e-4)  # EM: linear convergence
+
+
+def test_calibrated_where_the_noise_model_holds():
+    labels, probs, truth, noise = _noisy_problem(1, 20000, 4)
+    wrong = labels != truth
+    e = error_probability(labels, probs, noise_matrix=noise)
+    bins = np.minimum((e * 10).astype(int), 9)
+    ece = sum(abs(e[bins == b].mean() - wrong[bins == b].mean()) * (bins == b).sum() for b in np.unique(bins))
+    assert ece / e.size < 0.02
+    assert abs(e.sum() - wrong.sum()) < 0.03 * wrong.sum()
+
+
+def test_estimated_noise_matrix_is_the_default():
+    labels, probs, _truth, _noise = _noisy_problem(2, 3000, 3)
+    est = estimate_noise_matrices(labels, probs)
+    np.testing.assert_array_equal(
+        error_probability(labels, probs), error_probability(labels, probs, noise_matrix=est.noise_matrix)
+    )
+
+
+def test_rows_are_independent_of_order_and_dtype():
+    labels, probs, _truth, noise = _noisy_problem(3, 2000, 5)
+    e = error_probability(labels, probs, noise_matrix=noise)
+    perm = np.random.default_rng(0).permutation(labels.size)
+    assert np.array_equal(error_probability(labels[perm], probs[perm], noise_matrix=noise), e[perm])
+    assert np.array_equal(error_probability(labels[:700], probs[:700], noise_matrix=noise), e[:700])
+    e32 = error_probability(labels, probs.astype(np.float32), noise_matrix=noise)
+    np.testing.assert_allclose(e32, e, atol=1e-4)
+    assert ((e >= 0) & (e <= 1)).all()
+
+
+def test_posterior_rules():
+    labels, probs, _truth, _noise = _noisy_problem(4, 4000, 4)
+    e = error_probability(labels, probs)
+    top = probs[np.arange(labels.size), labels] + 1e-6 >= probs.max(axis=1)
+    posterior = find_label_issues(labels, probs, filter_by="posterior")
+    np.testing.assert_array_equal(posterior, (e > 0.5) & ~top)
+    default = find_label_issues(labels, probs)
+    pbnr = find_label_issues(labels, probs, filter_by="prune_by_noise_rate")
+    np.testing.assert_array_equal(default, pbnr | posterior)
+    # the reference's default under compat="cleanlab"
+    np.testing.assert_array_equal(
+        find_label_issues(labels, probs, compat="cleanlab"),
+        find_label_issues(labels, probs, filter_by="prune_by_noise_rate", compat="cleanlab"),
+    )
+
+
+def test_min_examples_per_class_keeps_the_likeliest_correct():
+    labels, probs, _truth, _noise = _noisy_problem(5, 400, 3)
+    e = error_probability(labels, probs)
+    full = find_label_issues(labels, probs, filter_by="posterior")
+    keep = 120
+    mask = find_label_issues(labels, probs, filter_by="posterior", min_examples_per_class=keep)
+    counts = np.bincount(labels, minlength=3)
+    assert (np.bincount(labels[~mask], minlength=3) >= np.minimum(counts, keep)).all()
+    assert not (mask & ~full).any()
+    dropped = full & ~mask
+    assert dropped.any()
+    for c in np.unique(labels[dropped]):  # the ones unflagged are the least likely errors of their class
+        still = mask & (labels == c)
+        assert not still.any() or e[dropped & (labels == c)].max() <= e[still].min()
+
+
+def test_bad_arguments():
+    labels, probs = np.array([0, 1]), np.array([[0.6, 0.4], [0.3, 0.7]])
+    with pytest.raises(InputError, match=r"noise_matrix must have shape \(2, 2\)"):
+        error_probability(labels, probs, noise_matrix=np.eye(3))
+    with pytest.raises(InputError, match="noise_matrix"):
+        error_probability(labels, probs, noise_matrix=np.array([[np.nan, 0], [0, 1]]))
+    with pytest.raises(UsageError, match="compat"):
+        error_probability(labels, probs, compat="nope")
+    with pytest.raises(InputError):
+        error_probability(np.array([0, 5]), probs)
