@@ -154,6 +154,33 @@ def bars(
     return _svg(width, height, body, label)
 
 
+# report.css's page background and heatmap colours (light, dark): a cell's number is black or white,
+# whichever contrasts more with the cell as painted in each colour scheme
+_SCHEMES = (
+    {"bg": "#ffffff", "c-heat": "#b42318", "c-diag": "#5f7388"},
+    {"bg": "#14181d", "c-heat": "#ff7b6b", "c-diag": "#9fb3c8"},
+)
+
+
+def _luminance(rgb: Sequence[float]) -> float:
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def _ink(cls: str, opacity: float) -> str:
+    """Classes giving the number in a cell of class ``cls`` black (``b``) or white (``w``) ink per scheme."""
+    inks = []
+    for scheme in _SCHEMES:
+        fg, bg = scheme[cls], scheme["bg"]
+        rgb = [
+            (opacity * int(fg[i : i + 2], 16) + (1 - opacity) * int(bg[i : i + 2], 16)) / 255
+            for i in (1, 3, 5)
+        ]
+        # contrast with white is 1.05 / (L + .05), with black (L + .05) / .05: equal at L = 0.179
+        inks.append("w" if _luminance(rgb) < 0.179 else "b")
+    return f"c-l-{inks[0]} c-d-{inks[1]}"
+
+
 def _cell_opacity(value: float, peak: float) -> str:
     return _num(0.08 + 0.92 * math.sqrt(value / peak)) if value > 0 and peak > 0 else "0"
 
@@ -210,9 +237,8 @@ def heatmap(
                 f"<title>{_e(row_axis)} {_e(name)}, {_e(col_axis)} {_e(names[j])}: {text}</title></rect>"
             )
             if show_numbers and value:
-                strong = float(opacity) > 0.55
                 body.append(
-                    f'<text class="c-cell{" c-cell-strong" if strong else ""}" x="{_num(x + cell / 2)}" '
+                    f'<text class="c-cell {_ink(cls, float(opacity))}" x="{_num(x + cell / 2)}" '
                     f'y="{_num(y + cell / 2 + 4)}" text-anchor="middle">'
                     f"{_e(text if value_format == 'count' else f'{value:.2f}')}</text>"
                 )

@@ -23,6 +23,7 @@ import base64
 import hashlib
 import json
 import math
+import os
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -569,6 +570,13 @@ def _tag_table(summary: dict[str, Any]) -> dict[str, Any] | None:
 # --- the header -------------------------------------------------------------------------------------------
 
 
+def _now() -> str:
+    """The rendering time; ``SOURCE_DATE_EPOCH`` (reproducible builds) fixes it, so pages can be byte-identical."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    moment = datetime.fromtimestamp(int(epoch), UTC) if epoch.isdigit() else datetime.now(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
 def _header(
     report: pd.DataFrame,
     metadata: dict[str, Any],
@@ -612,7 +620,7 @@ def _header(
         "dataset": source or str(parameters.get("input") or "report"),
         "method": method,
         "created": metadata.get("created"),
-        "generated": generated or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "generated": generated or _now(),
         "version": versions.get("labelaudit", ""),
         "schema": schema,
         "cards": cards,

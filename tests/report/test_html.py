@@ -376,3 +376,23 @@ def test_thumbnails_are_embedded_and_urls_are_links(tmp_path) -> None:
     links = [a for t, a in page.elements if t == "a"]
     assert [a["href"] for a in links] == ["https://example.org/b.png"]
     assert links[0]["rel"] == "noopener noreferrer"
+
+
+def test_same_report_same_page_whatever_the_row_order(monkeypatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "86400")
+    report, metadata, probs, names = scan_report(n=80)
+    page = render_report(report, metadata, probabilities=(probs, names))
+    shuffled = np.random.default_rng(1).permutation(len(report))
+    again = render_report(
+        report.iloc[shuffled].reset_index(drop=True), metadata, probabilities=(probs[shuffled], names)
+    )
+    assert page == again
+    assert "1970-01-02 00:00 UTC" in page
+
+
+def test_heatmap_numbers_contrast_in_both_colour_schemes() -> None:
+    # a pale cell takes black ink in the light scheme and white in the dark one; a saturated one white/black
+    assert _svg._ink("c-heat", 0.1) == "c-l-b c-d-w"
+    assert _svg._ink("c-heat", 1.0) == "c-l-w c-d-b"
+    svg = _svg.heatmap(np.array([[5.0, 1.0], [0.0, 9.0]]), ["a", "b"], label="j", row_axis="r", col_axis="c")
+    assert svg.count('class="c-cell c-') == 3  # zero cells carry no number
