@@ -22,6 +22,7 @@ _EXPORTS = {
     "label_quality_scores": "labelaudit.core.scores",
     "SCORE_METHODS": "labelaudit.core.scores",
     "num_label_issues": "labelaudit.core.scores",
+    "error_probability": "labelaudit.core.posterior",
     "per_class_threshold": "labelaudit.core.confident",
     "compute_confident_joint": "labelaudit.core.confident",
     "estimate_noise_matrices": "labelaudit.core.confident",
