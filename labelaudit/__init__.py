@@ -15,6 +15,9 @@ _EXPORTS = {
     "scan": "labelaudit.pipeline.scan",
     "ScanResult": "labelaudit.pipeline.result",
     "GateResult": "labelaudit.pipeline.result",
+    # what `labelaudit aggregate` runs
+    "aggregate": "labelaudit.pipeline.aggregate",
+    "AggregateResult": "labelaudit.pipeline.aggregate",
     "CAPABILITIES": "labelaudit.engines.base",
     # confident learning (Northcutt et al. 2021)
     "find_label_issues": "labelaudit.core.filter",

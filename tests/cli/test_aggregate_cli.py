@@ -96,7 +96,8 @@ def test_long_csv_to_parquet_with_summary_and_annotators(tmp_path: Path, long_cs
 def test_wide_input_gives_the_same_consensus(tmp_path: Path, crowd) -> None:
     from labelaudit.core.aggregate import Annotations, aggregate
 
-    wide = crowd.annotations.pivot(index="item", columns="annotator", values="label").reset_index()
+    wide = crowd.annotations.pivot(index="item", columns="annotator", values="label")
+    wide = wide.astype("Int64").reset_index()  # labels written as 2, not 2.0 (text is read as text)
     path = tmp_path / "wide.csv"
     wide.to_csv(path, index=False)  # blanks where an annotator did not label the item
     result = run_cli("aggregate", path, "--wide", "--format", "csv", "-q")

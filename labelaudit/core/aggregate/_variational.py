@@ -20,6 +20,8 @@ from labelaudit.core.aggregate._kernels import ds_e_step, ds_m_step_counts
 from labelaudit.core.aggregate.base import MethodFit, decide
 from labelaudit.core.aggregate.data import Annotations
 
+#: Smallest Dirichlet parameter used (a requested 0 becomes this, so every accepted setting stays finite).
+MIN_PSEUDO_COUNT = 1e-6
 #: Iterations between two evaluations of the bound (and of the stopping rule).
 CHECK_EVERY = 4
 
@@ -83,7 +85,10 @@ def fit_variational(
     states = k * m
     n = ann.n_annotations
     post = np.ascontiguousarray(start, dtype=np.float64)
-    conf_prior = confusion_prior(k, m, smoothing, diagonal)[None, :, :]  # [1, l, s]
+    # a Dirichlet needs positive parameters: pseudo-counts of 0 mean "as weak as possible", not improper
+    conf_prior = np.maximum(confusion_prior(k, m, smoothing, diagonal), MIN_PSEUDO_COUNT)[None, :, :]
+    prior_smoothing = max(float(prior_smoothing), MIN_PSEUDO_COUNT)
+    subtype_concentration = max(float(subtype_concentration), MIN_PSEUDO_COUNT)
     cell = ann.annotator_idx * k + ann.label_idx
     state_mass = post.sum(axis=0)
     elbo = previous = float("-inf")

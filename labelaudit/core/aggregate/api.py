@@ -310,24 +310,38 @@ def aggregate(
     return AggregateResult(items, annotators, summary, fit.posterior, ann, fit, item_m, annotator_m, probs)
 
 
-def check_probabilities(matrix: np.ndarray, source: str) -> np.ndarray:
-    """Finite values in [0, 1] whose rows sum to 1 (rows off by more than 1e-3 are rescaled, with a warning)."""
+def check_probabilities(
+    matrix: np.ndarray, source: str, column_names: list[str] | None = None, rows: np.ndarray | None = None
+) -> np.ndarray:
+    """Finite values in [0, 1] whose rows sum to 1 (rows off by more than 1e-3 are rescaled, with a warning).
+
+    Messages name the column (``column_names``, else its position) and the row (``rows[i]`` when the matrix
+    was re-ordered from a file, else ``i``).
+    """
+
+    def where(row: int, col: int | None = None) -> str:
+        at = f"row {int(rows[row]) if rows is not None else int(row)}"
+        if col is None:
+            return at
+        name = repr(column_names[col]) if column_names is not None else str(int(col))
+        return f"column {name} {at}"
+
     bad = ~np.isfinite(matrix)
     if bad.any():
         row, col = np.argwhere(bad)[0]
-        raise InvalidProbabilitiesError(f"{source}: row {int(row)} column {int(col)}: value is not finite")
+        raise InvalidProbabilitiesError(f"{source}: {where(row, col)}: value is not finite")
     outside = (matrix < -1e-9) | (matrix > 1 + 1e-9)
     if outside.any():
         row, col = np.argwhere(outside)[0]
         raise InvalidProbabilitiesError(
-            f"{source}: row {int(row)} column {int(col)}: {matrix[row, col]:g} is not a probability in [0, 1] "
+            f"{source}: {where(row, col)}: {matrix[row, col]:g} is not a probability in [0, 1] "
             "(logits? apply a softmax first)"
         )
     matrix = np.clip(matrix, 0.0, 1.0)
     sums = matrix.sum(axis=1)
     if (sums <= 0).any():
         row = int(np.flatnonzero(sums <= 0)[0])
-        raise InvalidProbabilitiesError(f"{source}: row {row}: probabilities are all zero")
+        raise InvalidProbabilitiesError(f"{source}: {where(row)}: probabilities are all zero")
     off = np.abs(sums - 1.0) > 1e-3
     if off.any():
         warnings.warn(
@@ -343,6 +357,7 @@ def align_probabilities(
     matrix: np.ndarray,
     *,
     source: str = "probabilities",
+    column_names: list[str] | None = None,
 ) -> tuple[Annotations, np.ndarray]:
     """Line up model probabilities (one row per item id, one column per class) with ``annotations``.
 
@@ -375,6 +390,8 @@ def align_probabilities(
     ann = annotations.with_classes(union)
     columns = name_index.get_indexer(union)
     matrix = matrix[:, columns]
+    if column_names is not None:
+        column_names = [column_names[c] for c in columns]
 
     keys = canonical_values(pd.Series(np.asarray(items, dtype=object)))
     ann_keys, keys = _common_type(ann.items, keys)
@@ -397,7 +414,7 @@ def align_probabilities(
             stacklevel=2,
         )
     aligned = np.ascontiguousarray(matrix[position])
-    return ann, check_probabilities(aligned, source)
+    return ann, check_probabilities(aligned, source, column_names, rows=position)
 
 
 # ---------------------------------------------------------------------------------------------- frames

@@ -302,9 +302,11 @@ class Annotations:
             row = int(np.flatnonzero(missing_items)[0])
             raise ColumnError(f"{source}: column {item_col!r} row {row}: item id is missing")
         item_parts, annotator_parts, label_parts = [], [], []
+        labelled = np.zeros(len(frame), dtype=bool)
         for column in annotator_cols:
             series = frame[column]
             present = ~_missing_mask(series)
+            labelled |= present
             if not present.any():
                 continue
             item_parts.append(frame[item_col].to_numpy(dtype=object)[present])
@@ -312,6 +314,14 @@ class Annotations:
             label_parts.append(_object_labels(series[present]))
         if not label_parts:
             raise ColumnError(f"{source}: no labels in any annotator column")
+        if not labelled.all():
+            blank = np.flatnonzero(~labelled)
+            warnings.warn(
+                f"{source}: {len(blank)} item(s) have no label in any annotator column and were skipped "
+                f"(first: {id_key(frame[item_col].iloc[blank[0]])!r}, row {int(blank[0])})",
+                LabelauditWarning,
+                stacklevel=2,
+            )
         items = pd.Series(np.concatenate(item_parts), dtype=object)
         # keep the item column's own type (ints stay ints)
         item_dtype = frame[item_col].dtype
