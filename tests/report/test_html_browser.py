@@ -204,3 +204,54 @@ def test_hostile_strings_do_not_run(browser, tmp_path) -> None:
     browser.find_element(By.ID, "q").send_keys("pwned")
     _wait(browser, lambda: len(shown(browser, "id")) == 50)
     assert browser.title != "pwned"
+
+
+def test_multilabel_and_aggregate_pages(browser, tmp_path) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    rng = np.random.default_rng(3)
+    n, tags = 400, ["red", "green", "blue", "alpha"]
+    probs = rng.uniform(size=(n, len(tags)))
+    given = (probs > 0.5) ^ (rng.random((n, len(tags))) < 0.05)
+    frame = pd.DataFrame(
+        {"label": ["|".join(t for t, g in zip(tags, row, strict=True) if g) for row in given]}
+    )
+    for j, t in enumerate(tags):
+        frame[f"p_{t}"] = probs[:, j]
+    frame.to_csv(tmp_path / "tags.csv", index=False)
+    report, page = tmp_path / "tags.parquet", tmp_path / "tags.html"
+    args = ("scan", tmp_path / "tags.csv", "--multi-label", "--label-sep", "|", "-o", report, "-q")
+    assert run_cli(*args).returncode == 0
+    assert run_cli("render", report, "-o", page, "-q").returncode == 0
+    open_page(browser, page)
+    assert_not_blank(browser)
+    Select(browser.find_element(By.CSS_SELECTOR, 'select[data-key="missing_tags"]')).select_by_visible_text(
+        "red"
+    )
+    cells = browser.execute_script(
+        "return [].map.call(document.querySelectorAll('#rows tr'), function (tr) {"
+        " return [].map.call(tr.querySelectorAll('.chip.missing_tags'), function (c) { return c.textContent; }); });"
+    )
+    assert cells and all("red" in chips for chips in cells)
+
+    # an aggregation: 150 items, 5 annotators each, one of them careless
+    items = [f"item{i}" for i in range(150)]
+    truth = rng.integers(0, 3, len(items))
+    rows = []
+    for i, item in enumerate(items):
+        for a in range(5):
+            wrong = rng.random() < (0.5 if a == 0 else 0.1)
+            rows.append((item, f"w{a}", ["cat", "dog", "fox"][(truth[i] + wrong) % 3]))
+    pd.DataFrame(rows, columns=["item", "annotator", "label"]).to_csv(tmp_path / "ann.csv", index=False)
+    report, page = tmp_path / "items.parquet", tmp_path / "items.html"
+    assert run_cli("aggregate", tmp_path / "ann.csv", "-o", report, "-q").returncode == 0
+    assert run_cli("render", report, "-o", page, "-q").returncode == 0
+    open_page(browser, page)
+    first = shown(browser, "item")
+    Select(
+        browser.find_element(By.CSS_SELECTOR, 'select[data-key="consensus_label"]')
+    ).select_by_visible_text("fox")
+    assert set(shown(browser, "consensus_label")) == {"fox"} and shown(browser, "item") != first
+    browser.find_element(By.CSS_SELECTOR, '#rows-table th[data-key="item"]').click()
+    assert shown(browser, "item") == sorted(shown(browser, "item"))

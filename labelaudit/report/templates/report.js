@@ -74,7 +74,8 @@
   function recompute() {
     var q = state.q.trim().toLowerCase();
     if (q && !haystack) { buildHaystack(); }
-    var active = Object.keys(state.filters).filter(function (k) { return state.filters[k] !== ""; });
+    var active = D.filters.filter(function (f) { return state.filters[f.key]; });
+    var codes = active.map(function (f) { return +state.filters[f.key]; });
     var flag = D.flag && state.flag !== "" ? data[D.flag] : null, want = state.flag === "1" ? 1 : 0;
     var keep = new Int32Array(N), m = 0;
     for (var i = 0; i < N; i++) {
@@ -82,9 +83,8 @@
       if (flag && (flag[i] ? 1 : 0) !== want) { continue; }
       var ok = true;
       for (var a = 0; a < active.length && ok; a++) {
-        var f = D.filters.find(function (x) { return x.key === active[a]; });
-        var code = +state.filters[active[a]];
-        ok = f.match === "tag" ? hasTag(data[f.key][i], code, "_labels") : data[f.key][i] === code;
+        var f = active[a];
+        ok = f.match === "tag" ? hasTag(data[f.key][i], codes[a], "_labels") : data[f.key][i] === codes[a];
       }
       if (ok) { keep[m++] = i; }
     }
