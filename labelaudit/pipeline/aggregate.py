@@ -16,7 +16,8 @@ Schemas (the ``schema`` key of each file's metadata):
 * ``labelaudit.aggregate-posteriors/1``: item, consensus_label, then ``p_<class>`` per class (rows sum to 1):
   the input of ``labelaudit scan --probs FILE --id-col item``, or soft labels for training.
 * ``labelaudit.aggregate-next/1``: rank, item, consensus_label, consensus_quality, num_annotations,
-  expected_gain (see :func:`labelaudit.core.aggregate.next_items`).
+  expected_gain (the expected information gain of one more annotation, in nats; see
+  :func:`labelaudit.core.aggregate.next_items`).
 * ``labelaudit.aggregate-audit/1``: item, annotator, label, consensus_label, quality, is_label_issue.
 
 Text inputs (CSV, TSV) are read as strings, so items ``1`` and ``01``, annotators ``007`` and ``7``, and labels
@@ -372,8 +373,8 @@ def aggregate(
         )
         summary["next"] = {
             "num_items": len(order),
-            "criterion": "expected gain in the probability that the consensus is right after one more "
-            "annotation by a typical annotator",
+            "criterion": "expected information gain (nats) about the item's class from one more annotation "
+            "by a typical annotator",
             "expected_gain_total": float(gain.sum()),
         }
     parameters = {
