@@ -6,6 +6,7 @@ import typer
 
 from labelaudit import __version__
 from labelaudit.cli import aggregate as aggregate_command
+from labelaudit.cli import oof as oof_command
 from labelaudit.cli import render as render_command
 from labelaudit.cli import scan as scan_command
 
@@ -36,6 +37,7 @@ def _root(
 
 app.command("scan")(scan_command.scan)
 app.command("aggregate")(aggregate_command.aggregate)
+app.command("oof")(oof_command.oof)
 app.command("render")(render_command.render)
 
 

@@ -69,10 +69,12 @@ def tag_matrix(series: pd.Series, source: str, column: str, sep: str) -> tuple[n
     if sep == "":
         raise InputError("--label-sep must not be empty")
     rows: list[list[str]] = []
-    for row, value in enumerate(series.tolist()):
+    values = series.tolist()
+    textual = any(isinstance(v, str) for v in values)
+    for row, value in enumerate(values):
         tags = _tag_list(value, sep)
         if tags is None:
-            if pd.api.types.is_object_dtype(series) and series.map(lambda v: isinstance(v, str)).any():
+            if textual:
                 tags = []  # CSV: an empty cell is the empty tag set
             else:
                 raise ColumnError(f"{source}: column {column!r} row {row}: labels are missing")
