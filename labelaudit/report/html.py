@@ -141,12 +141,18 @@ def ranked_positions(report: pd.DataFrame, schema: str) -> np.ndarray:
     return np.lexsort(tuple(reversed(keys)))
 
 
-def _categories(values: pd.Series) -> tuple[list[int], list[str]]:
-    """Codes into a sorted list of distinct strings (nulls as the empty string)."""
-    strings = values.astype(object).where(values.notna(), "").astype(str)
-    names = sorted(set(strings))
-    index = {name: i for i, name in enumerate(names)}
-    return [index[s] for s in strings], names
+def _label_strings(values: pd.Series) -> list[str]:
+    """Labels as strings (nulls as the empty string)."""
+    return values.astype(object).where(values.notna(), "").astype(str).tolist()
+
+
+def _encode(
+    columns: dict[str, list[str]], extra: Sequence[str] = ()
+) -> tuple[list[str], dict[str, list[int]]]:
+    """One sorted list of names for several label columns (one filter list serves them all), and their codes."""
+    names = sorted(set(extra).union(*columns.values()))
+    lookup = {name: i for i, name in enumerate(names)}
+    return names, {key: [lookup[v] for v in values] for key, values in columns.items()}
 
 
 def _floats(values: pd.Series, digits: int = 6) -> list[float | None]:
@@ -197,19 +203,16 @@ def _table_spec(
         columns.append({"key": key, "label": label, "type": kind, **extra})
         data[key] = values
 
-    def add_category(key: str, label: str, shared: str = "_labels") -> None:
-        codes_names = _categories(report[key])
-        # given and suggested labels share one list so one filter list serves both
-        names = cats.setdefault(shared, [])
-        merged = sorted(set(names) | set(codes_names[1]))
-        cats[shared] = merged
-        add(key, label, "cat", codes_names, cat=shared)
+    def add_labels(pairs: Sequence[tuple[str, str]], extra: Sequence[str] = ()) -> None:
+        present = [(key, label) for key, label in pairs if key in report.columns]
+        names, codes = _encode({key: _label_strings(report[key]) for key, _ in present}, extra)
+        cats["_labels"] = names
+        for key, label in present:
+            add(key, label, "cat", codes[key], cat="_labels")
 
     if schema == AGGREGATE_SCHEMA:
         add("item", "item", "str", _strings(report["item"]))
-        add_category("consensus_label", "consensus")
-        if "runner_up_label" in report.columns:
-            add_category("runner_up_label", "runner-up")
+        add_labels([("consensus_label", "consensus"), ("runner_up_label", "runner-up")])
         add("consensus_quality", "quality", "float", _floats(report["consensus_quality"]))
         for key, label in (("agreement", "agreement"), ("confusion_probability", "confusion")):
             if key in report.columns:
@@ -251,35 +254,20 @@ def _table_spec(
                 {"key": "spurious_tags", "label": "spurious", "match": "tag"},
             ]
         else:
-            add_category("given_label", "given")
-            add_category("suggested_label", "suggested")
+            class_names = [str(c) for c in probabilities[1]] if probabilities is not None else []
+            add_labels([("given_label", "given"), ("suggested_label", "suggested")], class_names)
             filters = [
                 {"key": "given_label", "label": "given", "match": "eq"},
                 {"key": "suggested_label", "label": "suggested", "match": "eq"},
             ]
             if probabilities is not None:
-                matrix, class_names = probabilities
-                names = sorted(set(cats["_labels"]) | {str(c) for c in class_names})
-                # re-code the label columns against the enlarged list
-                for key in ("given_label", "suggested_label"):
-                    codes, old = data[key]
-                    lookup = {name: i for i, name in enumerate(names)}
-                    data[key] = ([lookup[old[c]] for c in codes], None)
-                cats["_labels"] = names
-                add("top", "top classes", "top", _top_classes(matrix, class_names, names), cat="_labels")
+                top = _top_classes(probabilities[0], class_names, cats["_labels"])
+                add("top", "top classes", "top", top, cat="_labels")
         add("label_quality", "quality", "float", _floats(report["label_quality"]))
         if "error_probability" in report.columns:
             add("error_probability", "P(error)", "float", _floats(report["error_probability"]))
         add("is_label_issue", "flagged", "bool", report["is_label_issue"].astype(bool).astype(int).tolist())
         flag, flag_label = "is_label_issue", "flagged"
-    # categorical columns hold (codes, names) until every list is final
-    for column in columns:
-        if column["type"] == "cat":
-            codes, names = data[column["key"]]
-            if names is not None:
-                lookup = {name: i for i, name in enumerate(cats[column["cat"]])}
-                codes = [lookup[names[c]] for c in codes]
-            data[column["key"]] = codes
     if show is not None:
         for name in show.columns:
             if thumbnail_col is not None and name == thumbnail_col:

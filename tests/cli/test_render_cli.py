@@ -42,9 +42,10 @@ def test_render_a_saved_report_with_its_metadata(saved, tmp_path, fmt) -> None:
     assert data["data"]["row"] == report.sort_values("rank")["row"].tolist()
     # the summary travelled in the report's metadata: the pictures and the header are there
     assert "Confident joint" in text and "Issues per class" in text
-    summary = json.loads(saved["json"].read_text())["metadata"]["summary"]
+    metadata = json.loads(saved["json"].read_text())["metadata"]
+    summary = metadata["summary"]
     assert f'<div class="v">{summary["num_issues"]:,}</div><div class="k">issues</div>' in text
-    assert "prune_by_noise_rate" in text
+    assert f'<span class="k">method</span> {metadata["parameters"]["method"]}' in text
 
 
 def test_render_a_csv_report_without_metadata(saved, tmp_path) -> None:
