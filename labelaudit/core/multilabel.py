@@ -22,7 +22,11 @@ Confident learning (Northcutt, Jiang & Chuang, 2021, JAIR 70) is run on each bin
    that many elements with the largest margin ``q_other - q_given``.  Only elements where the
    model puts more probability on the other side than on the given one are ever flagged.
 
-An example has a label issue when any of its ``K`` tags is flagged.  Label quality scores
+With a pruning rule an example has a label issue when any of its ``K`` tags is flagged.  The
+default rule (``low_self_confidence``) takes the count from confident learning and the choice from
+the ranking: as many examples as have a tag off the diagonal of a confident joint, those with the
+lowest aggregated score (per-tag pruning unions ``K`` noisy selections and over-flags; the ranking
+is the better-measured of the two, docs/multilabel.md).  Label quality scores
 rate each tag with a binary score (self-confidence ``q_given`` by default) and aggregate the
 ``K`` tag scores of an example, by default with an exponential moving average over the
 scores sorted from highest to lowest (so the worst tag weighs most; the paper's EMA score).
@@ -54,6 +58,7 @@ __all__ = [
     "AGGREGATES",
     "CALIBRATIONS",
     "COMPAT_MODES",
+    "DEFAULT_FILTER",
     "FILTER_METHODS",
     "SCORE_METHODS",
     "MultilabelAudit",
@@ -77,6 +82,10 @@ FILTER_METHODS = (
     "low_self_confidence",
     "low_normalized_margin",
 )
+#: Default rule: the confident joint says how many examples have a wrong tag, the ranking says which
+#: (beats per-tag pruning on emotions, scene and synthetic problems; docs/multilabel.md).
+DEFAULT_FILTER = "low_self_confidence"
+DEFAULT_FILTER_CLEANLAB = "prune_by_noise_rate"
 SCORE_METHODS = ("self_confidence", "normalized_margin", "confidence_weighted_entropy")
 AGGREGATES = ("ema", "softmin", "min", "mean")
 COMPAT_MODES = ("paper", "cleanlab")
@@ -311,7 +320,7 @@ class _Settings:
 
 def _settings(
     *,
-    filter_by: Any = "prune_by_noise_rate",
+    filter_by: Any = None,
     frac_noise: Any = 1.0,
     min_examples_per_class: Any = 1,
     method: Any = "self_confidence",
@@ -321,6 +330,8 @@ def _settings(
     compat: Any = "paper",
     calibration: Any = None,
 ) -> _Settings:
+    if filter_by is None:
+        filter_by = DEFAULT_FILTER_CLEANLAB if compat == "cleanlab" else DEFAULT_FILTER
     _check_choice("filter_by", filter_by, FILTER_METHODS)
     _check_choice("method", method, SCORE_METHODS)
     _check_choice("aggregate", aggregate, AGGREGATES)
@@ -839,15 +850,19 @@ _COMMON_PARAMS = """
     pred_probs : array_like
         ``(N, K)`` out-of-fold predicted probabilities, one independent probability per class
         (sigmoid outputs; rows need not sum to 1), finite and within ``[0, 1]``.
-    filter_by : str, default "prune_by_noise_rate"
+    filter_by : str, optional
         Confident-learning rule applied to every one-vs-rest problem: ``prune_by_noise_rate``,
         ``prune_by_class``, ``both``, ``confident_learning``, ``predicted_neq_given``,
         ``low_self_confidence`` or ``low_normalized_margin`` (see the module docstring).
+        Default ``DEFAULT_FILTER`` (``low_self_confidence``: as many examples as have a tag off the
+        diagonal of the confident joint, lowest score first; docs/multilabel.md), or
+        ``prune_by_noise_rate``, the reference's default, with compat="cleanlab".
     frac_noise : float, default 1.0
         Flag only this fraction of the estimated number of wrong tags of each class (prune
         rules only).
     min_examples_per_class : int, default 1
-        Never flag so many tags of one given value that fewer than this many would remain.
+        Never flag so many tags of one given value that fewer than this many would remain
+        (prune rules only).
     compat : {"paper", "cleanlab"}, default "paper"
         ``"cleanlab"`` reproduces cleanlab 2.9 exactly (tie-breaking and quirks included) and
         defaults ``calibration`` to ``"none"``; ``"paper"`` defaults it to ``"platt"``.
@@ -861,7 +876,7 @@ def audit_multilabel(
     labels: Any,
     pred_probs: Any,
     *,
-    filter_by: FilterBy = "prune_by_noise_rate",
+    filter_by: FilterBy | None = None,
     frac_noise: float = 1.0,
     min_examples_per_class: int = 1,
     method: Method = "self_confidence",
@@ -913,7 +928,7 @@ def find_multilabel_issues(
     labels: Any,
     pred_probs: Any,
     *,
-    filter_by: FilterBy = "prune_by_noise_rate",
+    filter_by: FilterBy | None = None,
     frac_noise: float = 1.0,
     min_examples_per_class: int = 1,
     compat: Compat = "paper",
@@ -968,7 +983,7 @@ def per_class_issues(
     labels: Any,
     pred_probs: Any,
     *,
-    filter_by: FilterBy = "prune_by_noise_rate",
+    filter_by: FilterBy | None = None,
     frac_noise: float = 1.0,
     min_examples_per_class: int = 1,
     compat: Compat = "paper",
@@ -1002,7 +1017,7 @@ def tag_issues(
     labels: Any,
     pred_probs: Any,
     *,
-    filter_by: FilterBy = "prune_by_noise_rate",
+    filter_by: FilterBy | None = None,
     frac_noise: float = 1.0,
     min_examples_per_class: int = 1,
     compat: Compat = "paper",
@@ -1141,7 +1156,7 @@ def multilabel_summary(
     *,
     class_names: Sequence[str] | None = None,
     issues: Any = None,
-    filter_by: FilterBy = "prune_by_noise_rate",
+    filter_by: FilterBy | None = None,
     frac_noise: float = 1.0,
     min_examples_per_class: int = 1,
     compat: Compat = "paper",

@@ -124,7 +124,7 @@ def test_stricter_filters_flag_subsets():
     pc = ml.per_class_issues(tags, probs, filter_by="prune_by_class")
     both = ml.per_class_issues(tags, probs, filter_by="both")
     np.testing.assert_array_equal(both, nr & pc)
-    half = ml.per_class_issues(tags, probs, frac_noise=0.5)
+    half = ml.per_class_issues(tags, probs, filter_by="prune_by_noise_rate", frac_noise=0.5)
     assert not (half & ~nr).any() and half.sum() < nr.sum()
     neq = ml.per_class_issues(tags, probs, filter_by="predicted_neq_given")
     assert not (nr & ~neq).any()  # every pruned tag is on the wrong side of 1/2
@@ -133,7 +133,7 @@ def test_stricter_filters_flag_subsets():
 def test_min_examples_per_class_protects_small_groups():
     tags, probs, _, _ = planted()
     n = tags.shape[0]
-    per = ml.per_class_issues(tags, probs, min_examples_per_class=n)
+    per = ml.per_class_issues(tags, probs, filter_by="prune_by_noise_rate", min_examples_per_class=n)
     assert not per.any()
 
 
