@@ -31,6 +31,7 @@ import io
 import os
 import sys
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,12 +94,14 @@ class AggregateResult:
 
     @property
     def metadata(self) -> dict[str, Any]:
-        """What the item report carries besides its rows: schema, parameters, versions, summary."""
+        """What the item report carries besides its rows: schema, parameters, versions, summary, annotators."""
         return {
             "schema": REPORT_SCHEMA,
             "parameters": self.parameters,
             "versions": self.versions,
             "summary": {k: v for k, v in self.summary.items() if k != "annotators"},
+            # the HTML page of a saved report pictures the annotators (labelaudit render)
+            "annotators": self.summary.get("annotators", []),
         }
 
     def posteriors(self) -> pd.DataFrame:
@@ -115,6 +118,36 @@ class AggregateResult:
         for k, cls in enumerate(self.core.classes):
             frame[f"p_{id_key(cls)}"] = posterior[:, k]
         return frame
+
+    def to_html(
+        self,
+        *,
+        data: pd.DataFrame | str | None = None,
+        show_cols: Sequence[str] = (),
+        thumbnails: str | None = None,
+        top: int | None = None,
+        title: str | None = None,
+    ) -> str:
+        """The HTML page (docs/html.md); ``data`` (the annotation table, or its path) adds ``show_cols``."""
+        from labelaudit.pipeline.render import render_page
+
+        return render_page(
+            self.items,
+            self.metadata,
+            data=data,
+            show_cols=show_cols,
+            thumbnail_col=thumbnails,
+            probabilities=(np.asarray(self.core.posterior), [str(c) for c in self.core.classes]),
+            top=top,
+            title=title,
+            source=str(self.parameters.get("input") or ""),
+        )
+
+    def write_html(self, path: str | os.PathLike[str], **options: Any) -> None:
+        """Write :meth:`to_html` atomically (``-`` for stdout)."""
+        from labelaudit.io.writers import write_text
+
+        write_text(self.to_html(**options), os.fspath(path))
 
     def _meta(self, schema: str, **extra: Any) -> dict[str, Any]:
         return {"schema": schema, "parameters": self.parameters, "versions": self.versions, **extra}

@@ -115,12 +115,11 @@ def row_extras(
     thumbnail_col: str | None = None,
     base_dir: Path | None = None,
     top: int | None = None,
-    probabilities: tuple[np.ndarray, list[str]] | None = None,
 ) -> RowExtras:
     """The input columns, thumbnails and top classes of each report row, taken from the input table ``data``.
 
-    ``probabilities`` (N×K aligned with ``data``, and class names) is used when given; otherwise, for a
-    single-label scan, the probability columns of ``data`` matching the scan's ``prob_cols``, if any.
+    A single-label scan's top classes come from the probability columns of ``data`` matching the scan's
+    ``prob_cols``, if it has them.
     """
     schema = html.schema_of(report, metadata)
     wanted = list(dict.fromkeys([*show_cols, *([thumbnail_col] if thumbnail_col else [])]))
@@ -149,17 +148,13 @@ def row_extras(
         extras.thumbnails = thumbnails(values, base_dir)
         extras.thumbnail_col = thumbnail_col
     if schema == html.SCAN_SCHEMA:
-        if probabilities is not None:
-            matrix, names = probabilities
-            extras.probabilities = (np.asarray(matrix)[positions], list(names))
-        else:
-            columns, names = _probability_columns(data, str(parameters.get("prob_cols") or "p_*"))
-            if columns:
-                try:
-                    matrix = data[columns].to_numpy(dtype=np.float64)[positions]
-                except (TypeError, ValueError):
-                    raise ColumnError(f"{source}: probability columns are not numeric") from None
-                extras.probabilities = (matrix, names)
+        columns, names = _probability_columns(data, str(parameters.get("prob_cols") or "p_*"))
+        if columns:
+            try:
+                matrix = data[columns].to_numpy(dtype=np.float64)[positions]
+            except (TypeError, ValueError):
+                raise ColumnError(f"{source}: probability columns are not numeric") from None
+            extras.probabilities = (matrix, names)
     return extras
 
 
@@ -187,6 +182,55 @@ def render_frame(
     )
 
 
+def _table_of(
+    data: pd.DataFrame | str | None, data_format: str | None
+) -> tuple[pd.DataFrame | None, str, Path | None]:
+    """The input table, its name for messages, and the directory relative image paths start from."""
+    if data is None or isinstance(data, pd.DataFrame):
+        return data, "data", None
+    from labelaudit.io.readers import read_table
+
+    if data == "-":
+        raise UsageError("the input table for the page must be a file, not standard input")
+    return read_table(data, data_format), data, Path(data).resolve().parent
+
+
+def render_page(
+    report: pd.DataFrame,
+    metadata: dict[str, Any],
+    *,
+    data: pd.DataFrame | str | None = None,
+    data_format: str | None = None,
+    show_cols: Sequence[str] = (),
+    thumbnail_col: str | None = None,
+    probabilities: tuple[np.ndarray, list[str]] | None = None,
+    top: int | None = None,
+    title: str | None = None,
+    source: str | None = None,
+) -> str:
+    """The page of a report in memory; ``data`` (a DataFrame or a path) is its input table, if wanted.
+
+    ``probabilities`` (aligned with the report's rows: a scan's matrix or an aggregation's posteriors)
+    gives each row's top classes; without it a scan's come from the probability columns of ``data``.
+    """
+    if top is not None and top < 0:
+        raise UsageError(f"--top must be at least 0, not {top}")
+    frame, data_source, base_dir = _table_of(data, data_format)
+    extras = row_extras(
+        report,
+        metadata,
+        frame,
+        source=data_source,
+        show_cols=show_cols,
+        thumbnail_col=thumbnail_col,
+        base_dir=base_dir,
+        top=top,
+    )
+    if probabilities is not None:
+        extras.probabilities = (np.asarray(probabilities[0]), [str(c) for c in probabilities[1]])
+    return render_frame(report, metadata, extras, top=top, title=title, source=source)
+
+
 def render_file(
     path: str,
     *,
@@ -198,26 +242,17 @@ def render_file(
     title: str | None = None,
 ) -> str:
     """The page of a saved report (``labelaudit render``); ``data`` is the scanned input table, if wanted."""
-    from labelaudit.io.readers import read_table
-
-    if top is not None and top < 0:
-        raise UsageError(f"--top must be at least 0, not {top}")
     report, metadata = read_report(path)
-    schema = html.schema_of(report, metadata)
-    html.check_report(report, schema, path)
-    frame = read_table(data, data_format) if data is not None else None
-    base_dir = Path(data).resolve().parent if data not in (None, "-") else None
-    extras = row_extras(
+    html.check_report(report, html.schema_of(report, metadata), path)
+    parameters = metadata.get("parameters") or {}
+    return render_page(
         report,
         metadata,
-        frame,
-        source=data or "data",
+        data=data,
+        data_format=data_format,
         show_cols=show_cols,
         thumbnail_col=thumbnail_col,
-        base_dir=base_dir,
         top=top,
-    )
-    parameters = metadata.get("parameters") or {}
-    return render_frame(
-        report, metadata, extras, top=top, title=title, source=parameters.get("input") or path
+        title=title,
+        source=parameters.get("input") or path,
     )

@@ -122,15 +122,21 @@ def bars(
     limit: int = 50,
     width: int = 640,
     value_format: str = "count",
+    smallest_first: bool = False,
 ) -> str:
-    """Horizontal bars, largest first (at most ``limit``); ``secondary`` draws a thin bar under each."""
-    order = sorted(range(len(names)), key=lambda i: (-float(values[i]), str(names[i])))[:limit]
+    """Horizontal bars, largest first (at most ``limit``); ``secondary`` draws a thin bar under each.
+
+    ``value_format="prob"`` draws values in [0, 1] on a 0-1 scale (three decimals); ``smallest_first``
+    keeps and shows the smallest values instead.
+    """
+    sign = 1.0 if smallest_first else -1.0
+    order = sorted(range(len(names)), key=lambda i: (sign * float(values[i]), str(names[i])))[:limit]
     row_h = 18 if secondary is None else 24
     label_w = 150
     left, right, top = label_w + 6, 70, 6
     plot_w = width - left - right
     height = top + row_h * len(order) + 8
-    peak = max((float(values[i]) for i in order), default=0.0)
+    peak = 1.0 if value_format == "prob" else max((float(values[i]) for i in order), default=0.0)
     peak2 = max((float(secondary[i]) for i in order), default=0.0) if secondary is not None else 0.0
     body = []
     for row, i in enumerate(order):

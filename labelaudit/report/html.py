@@ -212,7 +212,11 @@ def _table_spec(
 
     if schema == AGGREGATE_SCHEMA:
         add("item", "item", "str", _strings(report["item"]))
-        add_labels([("consensus_label", "consensus"), ("runner_up_label", "runner-up")])
+        class_names = [str(c) for c in probabilities[1]] if probabilities is not None else []
+        add_labels([("consensus_label", "consensus"), ("runner_up_label", "runner-up")], class_names)
+        if probabilities is not None:
+            top = _top_classes(probabilities[0], class_names, cats["_labels"])
+            add("top", "posterior", "top", top, cat="_labels")
         add("consensus_quality", "quality", "float", _floats(report["consensus_quality"]))
         for key, label in (("agreement", "agreement"), ("confusion_probability", "confusion")):
             if key in report.columns:
@@ -493,10 +497,7 @@ def _annotator_section(annotators: list[dict[str, Any]], summary: dict[str, Any]
             agreement, quality, names, x_label="agreement", y_label="quality", sizes=sizes
         ),
         "bars": _svg.bars(
-            names[:50],
-            quality[:50],
-            label="lowest annotator quality",
-            value_format="prob",
+            names, quality, label="lowest annotator quality", value_format="prob", smallest_first=True
         ),
         "table": {
             "headers": keys,
