@@ -341,7 +341,7 @@ def _first_page(spec: dict[str, Any], count: int) -> list[dict[str, Any]]:
 # --- the pictures and tables of the summary ---------------------------------------------------------------
 
 
-def _score_chart(report: pd.DataFrame, schema: str) -> dict[str, str] | None:
+def _score_chart(report: pd.DataFrame, schema: str, summary: dict[str, Any]) -> dict[str, str] | None:
     if schema == AGGREGATE_SCHEMA:
         values = report["consensus_quality"].to_numpy(dtype=np.float64)
         return {
@@ -360,6 +360,9 @@ def _score_chart(report: pd.DataFrame, schema: str) -> dict[str, str] | None:
         cut = float(np.nanmax(values[flagged])) if flagged.any() else None
         label, cut_label = "label quality", f"highest flagged {cut:.3f}" if cut is not None else ""
         note = "Label quality of every row (lower = more suspicious); flagged rows in red, height on a square-root scale."
+    total = int(summary.get("num_examples") or len(report))
+    if total > len(report):
+        note += f" The report holds {len(report):,} of the {total:,} rows (written with --issues-only)."
     return {
         "title": f"Distribution of {label}",
         "note": note,
@@ -678,7 +681,7 @@ def render_report(
         "charts": [
             c
             for c in (
-                _score_chart(report, schema),
+                _score_chart(report, schema, summary),
                 _joint_chart(summary),
                 _issues_per_class(report, summary, schema),
             )

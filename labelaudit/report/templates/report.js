@@ -161,7 +161,7 @@
     body.replaceChildren(frag);
     var shown = visible.length ? (start + 1).toLocaleString("en-US") + "–" + end.toLocaleString("en-US") : "0";
     document.getElementById("status").textContent = shown + " of " + visible.length.toLocaleString("en-US") +
-      " matching rows (" + N.toLocaleString("en-US") + " in the report)";
+      " matching rows (" + N.toLocaleString("en-US") + " in the table)";
     document.getElementById("page").textContent = "page " + (state.page + 1) + " of " + pages;
     document.getElementById("prev").disabled = state.page === 0;
     document.getElementById("next").disabled = state.page >= pages - 1;
