@@ -207,15 +207,20 @@ def render_page(
     top: int | None = None,
     title: str | None = None,
     source: str | None = None,
+    image_dir: str | Path | None = None,
 ) -> str:
     """The page of a report in memory; ``data`` (a DataFrame or a path) is its input table, if wanted.
 
     ``probabilities`` (aligned with the report's rows: a scan's matrix or an aggregation's posteriors)
     gives each row's top classes; without it a scan's come from the probability columns of ``data``.
+    Relative image paths (``thumbnail_col``) are looked up in ``image_dir`` (default: beside ``data``
+    when it is a path), then in the working directory.
     """
     if top is not None and top < 0:
         raise UsageError(f"--top must be at least 0, not {top}")
     frame, data_source, base_dir = _table_of(data, data_format)
+    if image_dir is not None:
+        base_dir = Path(image_dir)
     extras = row_extras(
         report,
         metadata,
