@@ -2,10 +2,14 @@
 
 The rules, by name (``FILTER_METHODS``):
 
-``noise_rate_or_posterior``  (default) flagged by ``prune_by_noise_rate`` or by ``posterior``: the
-    calibrated joint's per-cell counts catch the rows with the largest margins, the posterior adds the
-    rows the noise model says are more likely mislabelled than not (PBNR falls short when the model
-    puts real weight on the given class of a confused pair). docs/defaults.md has the evidence.
+``likeliest_errors``  (default) as many rows as ``noise_rate_or_posterior`` flags, but the ones with
+    the highest error probability: confident learning and the Bayes decision say how many labels are
+    wrong, the posterior (the best ranking measured) says which. The flags are then the top of the
+    default ranking (``label_quality_scores(method="posterior")``). docs/defaults.md has the evidence.
+``noise_rate_or_posterior``  flagged by ``prune_by_noise_rate`` or by ``posterior``: the calibrated
+    joint's per-cell counts catch the rows with the largest margins, the posterior adds the rows the
+    noise model says are more likely mislabelled than not (PBNR falls short when the model puts real
+    weight on the given class of a confused pair).
 ``posterior``  the probability that the given label is wrong under the estimated noise model
     (:mod:`labelaudit.core.posterior`) exceeds 1/2: the Bayes decision that minimises the expected
     number of wrong decisions.
@@ -37,6 +41,7 @@ from labelaudit.core.validate import check_compat, prepare_inputs
 from labelaudit.errors import UsageError
 
 FILTER_METHODS: tuple[str, ...] = (
+    "likeliest_errors",
     "noise_rate_or_posterior",
     "posterior",
     "prune_by_noise_rate",
@@ -49,10 +54,12 @@ FILTER_METHODS: tuple[str, ...] = (
 )
 
 #: The rules cleanlab 2.9 also has (``compat="cleanlab"`` reproduces their masks exactly).
-PAPER_FILTER_METHODS: tuple[str, ...] = FILTER_METHODS[2:]
+PAPER_FILTER_METHODS: tuple[str, ...] = FILTER_METHODS[3:]
+#: The rules that need the error probabilities.
+POSTERIOR_FILTER_METHODS: tuple[str, ...] = FILTER_METHODS[:3]
 
 #: The rule used when none is named: labelaudit's own, or the reference's under ``compat="cleanlab"``.
-DEFAULT_FILTER = "noise_rate_or_posterior"
+DEFAULT_FILTER = "likeliest_errors"
 DEFAULT_FILTER_CLEANLAB = "prune_by_noise_rate"
 
 
@@ -259,20 +266,19 @@ def find_label_issues(
         if confident_joint is not None
         else _calibrate(passed.raw_joint, passed.counts, compat)
     )
-    if filter_by in ("posterior", "noise_rate_or_posterior"):
+    if filter_by == "posterior":
         error = _error_probability(labels, pred_probs, np.asarray(cj), passed.counts, compat)
-        posterior = error > 0.5
-        if filter_by == "posterior":
-            return _keep_per_class(posterior & ~top, labels, error, int(min_examples_per_class))
+        return posterior_rule_mask(filter_by, None, error, labels, top, int(min_examples_per_class))
     per_cell, per_class = _prune_counts(
         np.asarray(cj), passed.counts, float(frac_noise), int(min_examples_per_class), compat
     )
     select = _select_paper if compat == "paper" else _select_cleanlab
     mask = None
-    if filter_by in ("prune_by_noise_rate", "both", "noise_rate_or_posterior"):
+    if filter_by in ("prune_by_noise_rate", "both", *POSTERIOR_FILTER_METHODS):
         mask = select(labels, pred_probs, per_cell, None, passed)
-    if filter_by == "noise_rate_or_posterior":
-        mask = _keep_per_class(mask | (posterior & ~top), labels, error, int(min_examples_per_class))
+    if filter_by in POSTERIOR_FILTER_METHODS:
+        error = _error_probability(labels, pred_probs, np.asarray(cj), passed.counts, compat)
+        return posterior_rule_mask(filter_by, mask, error, labels, top, int(min_examples_per_class))
     if filter_by in ("prune_by_class", "both"):
         by_class = select(labels, pred_probs, None, per_class, passed)
         mask = by_class if mask is None else (mask & by_class)
@@ -288,6 +294,29 @@ def _error_probability(
     from labelaudit.core.posterior import error_probability_from_noise
 
     return error_probability_from_noise(labels, pred_probs, _latent(cj, counts, compat).noise_matrix)
+
+
+def posterior_rule_mask(
+    filter_by: str,
+    noise_rate: np.ndarray | None,
+    error: np.ndarray,
+    labels: np.ndarray,
+    label_is_top: np.ndarray,
+    min_examples_per_class: int,
+) -> np.ndarray:
+    """The mask of a rule in ``POSTERIOR_FILTER_METHODS`` from the ``prune_by_noise_rate`` mask (not
+    needed for ``posterior``) and the error probabilities; shared by every engine."""
+    eligible = ~label_is_top
+    mask = (error > 0.5) & eligible
+    if filter_by != "posterior":
+        mask |= noise_rate & eligible
+    if filter_by == "likeliest_errors":
+        rows = np.flatnonzero(eligible)
+        order = np.lexsort((rows, -error[rows]))  # highest error probability first, ties by row
+        count = int(mask.sum())
+        mask = np.zeros_like(mask)
+        mask[rows[order[:count]]] = True
+    return _keep_per_class(mask, labels, error, min_examples_per_class)
 
 
 def _keep_per_class(mask: np.ndarray, labels: np.ndarray, error: np.ndarray, min_keep: int) -> np.ndarray:

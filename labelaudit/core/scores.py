@@ -1,9 +1,13 @@
 """Label-quality scores, the estimated number of issues, predictions and ranks.
 
-Scores are in [0, 1]; lower means the given label is more likely wrong. The methods are those
-compared by Kuan & Mueller ("Model-agnostic label quality scoring", 2022); the class-imbalance
-adjustment subtracts the per-class thresholds of confident learning (Northcutt et al., JAIR 2021,
-Eq. 2) before renormalising.
+Scores are in [0, 1]; lower means the given label is more likely wrong. ``self_confidence``,
+``normalized_margin`` and ``confidence_weighted_entropy`` are those compared by Kuan & Mueller,
+"Model-agnostic label quality scoring to detect real-world label errors" (ICML 2022 DataPerf workshop;
+arXiv:2210.00112); the class-imbalance adjustment subtracts the per-class thresholds of confident
+learning (Northcutt et al., JAIR 2021, Eq. 2) before renormalising. ``posterior`` is
+``1 - error_probability`` (:mod:`labelaudit.core.posterior`): the probability that the given label is
+right under the noise model confident learning estimates; it ranks the true errors best on the
+development sets (docs/defaults.md) and is the default outside ``compat="cleanlab"``.
 """
 
 from __future__ import annotations
@@ -20,7 +24,22 @@ from labelaudit.errors import InputError, UsageError
 if TYPE_CHECKING:
     from labelaudit.core.confident import _Pass
 
-SCORE_METHODS: tuple[str, ...] = ("self_confidence", "normalized_margin", "confidence_weighted_entropy")
+SCORE_METHODS: tuple[str, ...] = (
+    "posterior",
+    "self_confidence",
+    "normalized_margin",
+    "confidence_weighted_entropy",
+)
+
+#: The score used when none is named: labelaudit's own, or the reference's under ``compat="cleanlab"``.
+DEFAULT_SCORE = "posterior"
+DEFAULT_SCORE_CLEANLAB = "self_confidence"
+
+
+def default_score(compat: str) -> str:
+    """The ``method`` of :func:`label_quality_scores` used when none is given, for a ``compat`` mode."""
+    return DEFAULT_SCORE_CLEANLAB if compat == "cleanlab" else DEFAULT_SCORE
+
 
 _CODES = {
     "self_confidence": kernels.SCORE_SELF_CONFIDENCE,
@@ -33,7 +52,7 @@ def label_quality_scores(
     labels: Any,
     pred_probs: Any,
     *,
-    method: str = "self_confidence",
+    method: str | None = None,
     adjust_pred_probs: bool = False,
     compat: str = "paper",
 ) -> np.ndarray:
@@ -43,6 +62,8 @@ def label_quality_scores(
 
     - ``self_confidence``: ``p[k]``.
     - ``normalized_margin``: ``(p[k] - max_{j != k} p[j] + 1) / 2``.
+    - ``posterior``: ``1 - error_probability``, the probability that ``k`` is the true class given the
+      model's row and the noise matrix estimated from the data (:func:`labelaudit.error_probability`).
     - ``confidence_weighted_entropy``: with ``x = H(p) / log(K) / max(p[k], 1e-6)`` (normalised
       entropy over self-confidence), ``log(1 + x) / x``; a one-hot row on its label scores 1.
 
@@ -50,12 +71,15 @@ def label_quality_scores(
     ----------
     labels : array_like of int, shape (N,)
     pred_probs : array_like of float, shape (N, K)
-    method : {"self_confidence", "normalized_margin", "confidence_weighted_entropy"}
+    method : {"posterior", "self_confidence", "normalized_margin", "confidence_weighted_entropy"}, optional
+        Default ``DEFAULT_SCORE`` (``"posterior"``), or ``"self_confidence"`` (the reference's
+        default) with ``compat="cleanlab"``.
     adjust_pred_probs : bool, default False
         Replace ``p`` by ``(p - t + max(t)) / sum(p - t + max(t))`` with ``t`` the per-class thresholds
         (Northcutt et al. 2021, Eq. 2), which offsets class imbalance. Not available for
         ``confidence_weighted_entropy``. A class with no labelled example uses ``t = 1`` in
-        ``compat="paper"`` and cleanlab's 2.0 in ``compat="cleanlab"``.
+        ``compat="paper"`` and cleanlab's 2.0 in ``compat="cleanlab"``. Only for
+        ``self_confidence`` and ``normalized_margin``.
     compat : {"paper", "cleanlab"}, default "paper"
         ``"cleanlab"`` reproduces cleanlab 2.9's ``rank.get_label_quality_scores`` including its edge
         cases (a zero-entropy row scores 0 for ``confidence_weighted_entropy``).
@@ -64,11 +88,16 @@ def label_quality_scores(
     -------
     ndarray of float64, shape (N,)
     """
+    check_compat(compat)
+    method = default_score(compat) if method is None else method
     if method not in SCORE_METHODS:
         raise UsageError(f"unknown method={method!r}; choose one of: {', '.join(SCORE_METHODS)}")
-    check_compat(compat)
-    if adjust_pred_probs and method == "confidence_weighted_entropy":
-        raise UsageError("adjust_pred_probs=True is not supported with method='confidence_weighted_entropy'")
+    if adjust_pred_probs and method in ("confidence_weighted_entropy", "posterior"):
+        raise UsageError(f"adjust_pred_probs=True is not supported with method={method!r}")
+    if method == "posterior":
+        from labelaudit.core.posterior import error_probability
+
+        return 1.0 - error_probability(labels, pred_probs, compat=compat)
     labels, pred_probs = check_inputs(labels, pred_probs)
     thresholds = np.zeros(1)
     shift = 0.0

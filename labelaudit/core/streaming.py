@@ -10,8 +10,8 @@ chunks (in row order) on every call; it is called once per pass:
 2. ``kernels.confident_pass`` per chunk with the global thresholds: the confident joint, the per-row
    flags (label is top class, argmax != label, off-diagonal guess), the scores and the predicted class;
 3. the error probability of every row (``error_probability_chunk`` with the noise matrix of the
-   calibrated joint, :mod:`labelaudit.core.posterior`), and (PBNR, PBC, both and the default
-   ``noise_rate_or_posterior``) bounded heaps per cell / class with the capacities from the calibrated
+   calibrated joint, :mod:`labelaudit.core.posterior`), and (PBNR, PBC, both, and the posterior
+   rules that count with PBNR: the default ``likeliest_errors``, ``noise_rate_or_posterior``) bounded heaps per cell / class with the capacities from the calibrated
    joint, fed chunk by chunk: the ``C̃[i, j]`` largest margins ``p_j - p_i`` (PBNR) or the lowest
    self-confidences (PBC), equal keys to the lower row index, which is what the in-memory two-phase
    heaps select.
@@ -42,9 +42,15 @@ from labelaudit.core.confident import (
     _run_confident_pass,
     thresholds_from,
 )
-from labelaudit.core.filter import _check_params, _keep_per_class, _prune_counts, default_filter
+from labelaudit.core.filter import (
+    POSTERIOR_FILTER_METHODS,
+    _check_params,
+    _prune_counts,
+    default_filter,
+    posterior_rule_mask,
+)
 from labelaudit.core.posterior import error_probability_from_noise
-from labelaudit.core.scores import _CODES, SCORE_METHODS
+from labelaudit.core.scores import _CODES, SCORE_METHODS, default_score
 from labelaudit.core.summary import summary_from_joint
 from labelaudit.core.validate import (
     ROW_SUM_TOL,
@@ -57,6 +63,7 @@ from labelaudit.errors import InputError, UsageError
 
 #: ``filter_by`` rules the streaming path supports (the others need the whole matrix).
 STREAMING_FILTERS: tuple[str, ...] = (
+    "likeliest_errors",
     "noise_rate_or_posterior",
     "posterior",
     "prune_by_noise_rate",
@@ -355,7 +362,9 @@ def confident_chunk(labels: np.ndarray, probs: np.ndarray, params: ConfidentPara
         flagged = top != labels
     elif params.filter_by == "confident_learning":
         flagged = (guess >= 0) & (guess != labels)
-    quality = kernels.quality_scores(labels, probs, _CODES[params.score], False, np.zeros(1), 0.0, False)
+    # the posterior score needs the calibrated joint: pass 3 (``quality_from_error``) replaces this
+    code = _CODES.get(params.score, kernels.SCORE_SELF_CONFIDENCE)
+    quality = kernels.quality_scores(labels, probs, code, False, np.zeros(1), 0.0, False)
     return ChunkConfident(
         np.asarray(counts_c, dtype=np.int64),
         np.asarray(is_top, dtype=bool),
@@ -400,7 +409,7 @@ def heap_capacities(
     k = counts.shape[0]
     per_cell, per_class = _prune_counts(cj, counts, float(frac_noise), int(min_examples_per_class), "paper")
     out = []
-    if filter_by in ("prune_by_noise_rate", "both", "noise_rate_or_posterior"):
+    if filter_by in ("prune_by_noise_rate", "both", *POSTERIOR_FILTER_METHODS) and filter_by != "posterior":
         caps = np.zeros(k * k, dtype=np.int64)
         off = ~np.eye(k, dtype=bool)
         caps[off.ravel()] = np.maximum(per_cell[off], 0)
@@ -417,23 +426,14 @@ def posterior_noise(cj: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return _latent(cj, counts, "paper").noise_matrix
 
 
+def quality_from_error(score: str, quality: np.ndarray, error: np.ndarray) -> np.ndarray:
+    """The final scores: ``1 - error`` for the ``posterior`` score, else pass 2's ``quality``."""
+    return 1.0 - error if score == "posterior" else quality
+
+
 def error_probability_chunk(labels: np.ndarray, probs: np.ndarray, noise: np.ndarray) -> np.ndarray:
     """Pass-3 map step: each row's error probability (row by row, so chunking cannot change it)."""
     return error_probability_from_noise(labels, probs, noise)
-
-
-def combine_issues(
-    filter_by: str,
-    heap_mask: np.ndarray | None,
-    error: np.ndarray,
-    labels: np.ndarray,
-    label_is_top: np.ndarray,
-    min_examples_per_class: int = 1,
-) -> np.ndarray:
-    """The final mask of a posterior rule from the heaps' mask (PBNR) and the error probabilities."""
-    posterior = (error > 0.5) & ~label_is_top
-    mask = posterior if heap_mask is None or filter_by == "posterior" else (heap_mask | posterior)
-    return _keep_per_class(mask, labels, error, int(min_examples_per_class))
 
 
 _OFFER = {"margin": _offer_margins, "self_confidence": _offer_self_confidence}
@@ -493,7 +493,7 @@ def stream_label_issues(
     frac_noise: float = 1.0,
     min_examples_per_class: int = 1,
     compat: str = "paper",
-    score: str = "self_confidence",
+    score: str | None = None,
     normalize: bool = False,
 ) -> StreamResult:
     """Label issues and label-quality scores over row chunks, in three passes (two without pruning).
@@ -505,6 +505,7 @@ def stream_label_issues(
     """
     _check_params(filter_by, frac_noise, min_examples_per_class, compat)
     filter_by = default_filter(compat) if filter_by is None else filter_by
+    score = default_score(compat) if score is None else score
     check_streaming_params(filter_by, compat)
     if score not in SCORE_METHODS:
         raise UsageError(f"unknown method={score!r}; choose one of: {', '.join(SCORE_METHODS)}")
@@ -546,8 +547,11 @@ def stream_label_issues(
         issues = fold.flagged & ~label_is_top
     else:
         issues = heaps.mask(n) & ~label_is_top if heaps.states else None
-        if filter_by in ("posterior", "noise_rate_or_posterior"):
-            issues = combine_issues(filter_by, issues, error, labels, label_is_top, min_examples_per_class)
+        if filter_by in POSTERIOR_FILTER_METHODS:
+            issues = posterior_rule_mask(
+                filter_by, issues, error, labels, label_is_top, min_examples_per_class
+            )
+    quality = quality_from_error(score, quality, error)
     return StreamResult(issues, quality, predicted, labels, counts, thresholds, raw, cj, renormalise, error)
 
 

@@ -38,7 +38,7 @@ def test_hand_example_flags_row_3(rule, compat):
 def test_parameter_validation():
     with pytest.raises(
         UsageError,
-        match="unknown filter_by='nope'; choose one of: noise_rate_or_posterior, posterior, prune_by_noise_rate, ",
+        match="unknown filter_by='nope'; choose one of: likeliest_errors, noise_rate_or_posterior, posterior, ",
     ):
         find_label_issues(L, P, filter_by="nope")
     for frac in (0, 1.5, -1, "x"):
@@ -46,7 +46,7 @@ def test_parameter_validation():
             find_label_issues(L, P, frac_noise=frac)
     with pytest.raises(UsageError, match="min_examples_per_class"):
         find_label_issues(L, P, min_examples_per_class=-1)
-    assert len(FILTER_METHODS) == 9
+    assert len(FILTER_METHODS) == 10
 
 
 def _problem(seed: int, quantize: bool = False):

@@ -74,9 +74,13 @@ def test_posterior_rules():
     top = probs[np.arange(labels.size), labels] + 1e-6 >= probs.max(axis=1)
     posterior = find_label_issues(labels, probs, filter_by="posterior")
     np.testing.assert_array_equal(posterior, (e > 0.5) & ~top)
-    default = find_label_issues(labels, probs)
     pbnr = find_label_issues(labels, probs, filter_by="prune_by_noise_rate")
-    np.testing.assert_array_equal(default, pbnr | posterior)
+    union = find_label_issues(labels, probs, filter_by="noise_rate_or_posterior")
+    np.testing.assert_array_equal(union, pbnr | posterior)
+    # the default: as many as the union, the highest error probabilities among rows whose label is not top
+    default = find_label_issues(labels, probs)
+    assert default.sum() == union.sum() and not (default & top).any()
+    assert e[default].min() >= e[~default & ~top].max()
     # the reference's default under compat="cleanlab"
     np.testing.assert_array_equal(
         find_label_issues(labels, probs, compat="cleanlab"),

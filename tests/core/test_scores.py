@@ -19,7 +19,9 @@ P = np.array([[0.7, 0.2, 0.1], [0.1, 0.6, 0.3], [0.2, 0.2, 0.6], [0.3, 0.3, 0.4]
 
 
 def test_self_confidence_and_normalized_margin_by_hand():
-    np.testing.assert_allclose(label_quality_scores(L, P), [0.7, 0.6, 0.6, 0.3])
+    np.testing.assert_allclose(label_quality_scores(L, P, method="self_confidence"), [0.7, 0.6, 0.6, 0.3])
+    # the reference's default under compat="cleanlab"
+    np.testing.assert_allclose(label_quality_scores(L, P, compat="cleanlab"), [0.7, 0.6, 0.6, 0.3], rtol=1e-6)
     nm = label_quality_scores(L, P, method="normalized_margin")
     np.testing.assert_allclose(
         nm, [(0.7 - 0.2 + 1) / 2, (0.6 - 0.3 + 1) / 2, (0.6 - 0.2 + 1) / 2, (0.3 - 0.4 + 1) / 2]
@@ -44,7 +46,7 @@ def test_adjusted_scores_subtract_thresholds_and_renormalise():
     t = np.array([0.5, 0.6, 0.6])  # class means of self-confidence
     q = P - t + t.max()
     q /= q.sum(axis=1, keepdims=True)
-    sc = label_quality_scores(L, P, adjust_pred_probs=True)
+    sc = label_quality_scores(L, P, method="self_confidence", adjust_pred_probs=True)
     np.testing.assert_allclose(sc, q[np.arange(4), L])
     np.testing.assert_allclose(sc, [0.72727273, 0.54545455, 0.54545455, 0.36363636])
 
@@ -52,9 +54,26 @@ def test_adjusted_scores_subtract_thresholds_and_renormalise():
 def test_score_parameter_errors():
     with pytest.raises(UsageError, match="self_confidence"):
         label_quality_scores(L, P, method="entropy")
-    with pytest.raises(UsageError, match="adjust_pred_probs"):
-        label_quality_scores(L, P, method="confidence_weighted_entropy", adjust_pred_probs=True)
-    assert set(SCORE_METHODS) == {"self_confidence", "normalized_margin", "confidence_weighted_entropy"}
+    for method in ("confidence_weighted_entropy", "posterior"):
+        with pytest.raises(UsageError, match="adjust_pred_probs"):
+            label_quality_scores(L, P, method=method, adjust_pred_probs=True)
+    assert SCORE_METHODS == (
+        "posterior",
+        "self_confidence",
+        "normalized_margin",
+        "confidence_weighted_entropy",
+    )
+
+
+def test_posterior_is_the_default_and_one_minus_error_probability():
+    from labelaudit.core.posterior import error_probability
+
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 3, 300)
+    probs = rng.dirichlet(np.ones(3), 300)
+    default = label_quality_scores(labels, probs)
+    assert np.array_equal(default, label_quality_scores(labels, probs, method="posterior"))
+    assert np.array_equal(default, 1.0 - error_probability(labels, probs))
 
 
 def test_predicted_labels_ties_to_lowest_index():
