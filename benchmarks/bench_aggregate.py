@@ -2,17 +2,20 @@
 
 Three tables:
 
-1. accuracy against gold without model probabilities, on ../shared/data/crowd/{temp,wsd} (when present) and
-   seeded synthetic crowds (heterogeneous skill, spammers, adversaries, class imbalance, a homogeneous crowd);
-   ours (majority, WAWA, Dawid-Skene, one-coin) next to crowd-kit's MajorityVote, Wawa, DawidSkene and GLAD;
+1. accuracy against gold without model probabilities on every development crowd set (``DATA_DIR/crowd/*``:
+   annotations.csv and truth.csv), for ``auto`` and each labelaudit method next to crowd-kit's MajorityVote,
+   DawidSkene, GLAD (and MACE where it runs), with the checks of issue 11: auto at least the best of
+   crowd-kit's three on every set, at least each labelaudit method minus 0.005, and its mean above every
+   single method's mean (``--synthetic`` adds seeded simulated crowds);
 2. accuracy with out-of-fold-like model probabilities (calibrated and over-confident models): CROWDLAB (ours)
    next to the annotators alone (our Dawid-Skene), the model alone and cleanlab's
    ``get_label_quality_multiannotator`` consensus;
-3. Dawid-Skene speed on 1,000,000 annotations (200k items, 2k annotators, K=5), ours vs crowd-kit's, with the
-   accuracy of each (``--small``: 100k annotations, and no GLAD on the synthetic sets).
+3. speed on 1,000,000 annotations (200k items, 2k annotators, K=5): ``aggregate(method="auto")`` (cross-
+   validation, restarts and the final fit included) and our Dawid-Skene against crowd-kit's DawidSkene, medians
+   of ``--repeat`` runs (``--small``: 100k annotations).
 
-Needs the bench extra (crowd-kit, cleanlab) — best in a separate virtualenv, since crowd-kit pulls in large
-dependencies:  python3 -m venv /tmp/bench && /tmp/bench/bin/pip install crowd-kit cleanlab psutil -e .
+Needs the bench extra (crowd-kit, cleanlab) in its own virtualenv: ``make .venv-bench/.installed`` then
+``.venv-bench/bin/python benchmarks/bench_aggregate.py``.
 """
 
 from __future__ import annotations
@@ -30,13 +33,16 @@ import pandas as pd
 from labelaudit.core.aggregate import (
     Annotations,
     aggregate,
-    dawid_skene,
     simulate_crowd,
     simulate_model_probs,
 )
 
-HERE = Path(__file__).resolve().parent
-DATA = Path(os.environ.get("LABELAUDIT_DATA", HERE.parent.parent / "shared" / "data")) / "crowd"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _util import DATA_DIR
+
+DATA = DATA_DIR / "crowd"
+OURS = ("auto", "majority", "wawa", "one-coin", "dawid-skene", "ibcc", "ebcc")
+PEERS = ("MajorityVote", "DawidSkene", "GLAD", "MACE")
 
 SYNTHETIC = [
     # name, scenario, items, annotators, classes, annotations per item
@@ -65,7 +71,7 @@ def _crowdkit():
     try:
         from crowdkit import aggregation
     except ImportError:
-        print("crowd-kit is not installed: pip install crowd-kit (in a separate venv)", file=sys.stderr)
+        print("crowd-kit is not installed: make .venv-bench/.installed (a separate venv)", file=sys.stderr)
         return None
     return aggregation
 
@@ -89,6 +95,7 @@ def _theirs(ck, frame: pd.DataFrame, name: str) -> pd.Series:
         "Wawa": ck.Wawa,
         "DawidSkene": lambda: ck.DawidSkene(n_iter=100),
         "GLAD": ck.GLAD,
+        "MACE": lambda: ck.MACE(random_state=0),
     }[name]()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -102,49 +109,69 @@ def _print(table: list[dict[str, object]]) -> None:
     print(frame.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
 
 
-def accuracy_table(ck, small: bool) -> None:
+def _development_sets() -> list[tuple[str, list[tuple[pd.DataFrame, pd.Series]]]]:
+    sets = []
+    for folder in sorted(DATA.glob("*/annotations.csv")):
+        frame = pd.read_csv(folder, dtype=str)  # ids and labels as text, as `labelaudit aggregate` reads them
+        truth = pd.read_csv(folder.parent / "truth.csv", dtype=str).set_index("item")["label"]
+        sets.append((folder.parent.name, [(frame, truth)]))
+    return sets
+
+
+def accuracy_table(ck, small: bool, synthetic: bool) -> None:
     print("\n## Accuracy against gold, annotations only\n")
-    sets: list[tuple[str, list[tuple[pd.DataFrame, pd.Series]]]] = []
-    for name in ("temp", "wsd"):
-        folder = DATA / name
-        if (folder / "annotations.csv").exists():
-            frame = pd.read_csv(folder / "annotations.csv", dtype={"item": str, "annotator": str})
-            truth = pd.read_csv(folder / "truth.csv", dtype={"item": str}).set_index("item")["label"]
-            sets.append((name, [(frame, truth)]))
-    for name, scenario, n_items, n_annotators, k, per_item in SYNTHETIC:
-        draws = []
-        for seed in SEEDS:
-            crowd = simulate_crowd(n_items, n_annotators, k, per_item, scenario=scenario, seed=seed)
-            draws.append((crowd.annotations, crowd.truth.set_index("item")["label"]))
-        sets.append((f"{name} x{len(SEEDS)}", draws))
-    rows = []
-    peers = ("MajorityVote", "Wawa", "DawidSkene", "GLAD")
+    sets = _development_sets()
+    if not sets:
+        print(f"no development sets under {DATA} (set LABELAUDIT_DATA)", file=sys.stderr)
+    if synthetic:
+        for name, scenario, n_items, n_annotators, k, per_item in SYNTHETIC:
+            draws = []
+            for seed in SEEDS:
+                crowd = simulate_crowd(n_items, n_annotators, k, per_item, scenario=scenario, seed=seed)
+                frame = crowd.annotations.astype(str)
+                draws.append((frame, crowd.truth.astype(str).set_index("item")["label"]))
+            sets.append((f"{name} x{len(SEEDS)}", draws))
+    rows, chosen = [], {}
     for name, draws in sets:
         row: dict[str, object] = {"data": name, "annotations": sum(len(f) for f, _ in draws) // len(draws)}
-        for method in ("majority", "wawa", "dawid-skene", "one-coin", "auto"):
-            row[f"ours:{method}"] = float(np.mean([_accuracy(_ours(f, method), t) for f, t in draws]))
+        for method in OURS:
+            row[method] = float(np.mean([_accuracy(_ours(f, method), t) for f, t in draws]))
+        if len(draws) == 1:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                chosen[name] = aggregate(Annotations.from_long(draws[0][0])).method
         if ck is not None:
-            for peer in peers:
-                if peer == "GLAD" and small and len(draws) > 1:
+            for peer in PEERS:
+                if peer in ("GLAD", "MACE") and small and len(draws) > 1:
                     row[f"ck:{peer}"] = float("nan")
                     continue
                 scores = []
                 for frame, truth in draws:
                     try:
                         scores.append(_accuracy(_theirs(ck, frame, peer), truth))
-                    except Exception as exc:  # e.g. crowd-kit's Wawa against a newer scikit-learn
+                    except Exception as exc:  # MACE fails on some inputs
                         print(f"crowd-kit {peer} failed on {name}: {type(exc).__name__}", file=sys.stderr)
                         scores.append(float("nan"))
                 row[f"ck:{peer}"] = float(np.mean(scores))
-            best_peer = np.nanmax([row[f"ck:{p}"] for p in ("MajorityVote", "DawidSkene", "GLAD")])
-            row["ours:auto - best ck"] = row["ours:auto"] - best_peer
         rows.append(row)
     _print(rows)
-    print(
-        "\nours:auto is the default (Dawid-Skene, or majority vote with Dawid-Skene tie-breaking when the data are"
-        " certified to be in the majority-vote regime); 'best ck' is the best of crowd-kit's MajorityVote, DawidSkene and GLAD;"
-        f" synthetic rows are means over seeds {SEEDS}; NaN = not run (GLAD with --small) or failed (Wawa)."
-    )
+    print("\nauto chose: " + ", ".join(f"{k} {v}" for k, v in chosen.items()))
+    frame = pd.DataFrame(rows)
+    real = frame[frame["data"].isin([n for n, d in sets if len(d) == 1])]
+    print(f"\n### Checks on the {len(real)} development sets (accuracy differences; >= 0 passes)\n")
+    checks = []
+    for _, row in real.iterrows():
+        check = {"data": row["data"], "auto": row["auto"]}
+        if ck is not None:
+            best_peer = np.nanmax([row[f"ck:{p}"] for p in ("MajorityVote", "DawidSkene", "GLAD")])
+            check["auto - best ck (MV/DS/GLAD)"] = row["auto"] - best_peer
+        check["auto - (best labelaudit method - 0.005)"] = row["auto"] - (
+            max(row[m] for m in OURS if m != "auto") - 0.005
+        )
+        checks.append(check)
+    _print(checks)
+    means = real[[*OURS, *(f"ck:{p}" for p in PEERS if ck is not None)]].mean()
+    print("\nmeans over the development sets: " + ", ".join(f"{k} {v:.4f}" for k, v in means.items()))
 
 
 def _cleanlab_consensus(frame: pd.DataFrame, probs: np.ndarray, items: np.ndarray) -> pd.Series | None:
@@ -186,72 +213,79 @@ def probabilities_table(ck) -> None:
     _print(rows)
 
 
-def speed_table(ck, small: bool) -> None:
+def _median_time(run, repeat: int) -> tuple[float, object]:
+    times, out = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        out = run()
+        times.append(time.perf_counter() - started)
+    return float(np.median(times)), out
+
+
+def speed_table(ck, small: bool, repeat: int) -> None:
     n_items, n_annotators = (20_000, 500) if small else (200_000, 2_000)
     print(
-        f"\n## Dawid-Skene speed: {n_items * 5:,} annotations ({n_items:,} items, {n_annotators:,} annotators, "
-        "K=5)\n"
+        f"\n## Speed: {n_items * 5:,} annotations ({n_items:,} items, {n_annotators:,} annotators, K=5), "
+        f"median of {repeat} run(s)\n"
     )
     crowd = simulate_crowd(n_items, n_annotators, 5, 5, scenario="heterogeneous", seed=3)
     frame, truth = crowd.annotations, crowd.truth.set_index("item")["label"]
+    truth.index = truth.index.astype(str)
     # warm-up on a tiny set, so that the one-time loading of the compiled kernels is not counted
-    tiny = simulate_crowd(50, 5, 5, 3, seed=0).annotations
-    dawid_skene(Annotations.from_long(tiny))
-    rows = []
-    started = time.perf_counter()
-    ann = Annotations.from_long(frame)
-    fit = dawid_skene(ann)
-    ours_time = time.perf_counter() - started
-    ours = pd.Series(ann.classes[fit.consensus], index=ann.items.astype(str))
-    rows.append(
-        {
-            "implementation": "labelaudit dawid_skene (DataFrame -> labels)",
-            "seconds": ours_time,
-            "iterations": fit.info["iterations"],
-            "accuracy": _accuracy(ours, truth),
-        }
-    )
-    started = time.perf_counter()
+    tiny = Annotations.from_long(simulate_crowd(60, 6, 5, 3, seed=0).annotations)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        full = aggregate(ann)
-    rows.append(
-        {
-            "implementation": "labelaudit aggregate() on the encoded annotations (+ quality, regime)",
-            "seconds": time.perf_counter() - started,
-            "iterations": full.summary["fit"]["iterations"],
-            "accuracy": float(
-                (
-                    full.items["consensus_label"].to_numpy() == truth.reindex(full.items["item"]).to_numpy()
-                ).mean()
-            ),
-        }
-    )
+        for method in OURS:
+            aggregate(tiny, method=method)
+
+    def ours(method: str):
+        def run():
+            ann = Annotations.from_long(frame)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return aggregate(ann, method=method)
+
+        return run
+
+    rows = []
+    timings = {}
+    for method in ("auto", "dawid-skene"):
+        seconds, result = _median_time(ours(method), repeat)
+        timings[method] = seconds
+        labels = pd.Series(result.items["consensus_label"].to_numpy(), index=result.items["item"].astype(str))
+        rows.append(
+            {
+                "implementation": f"labelaudit aggregate(method={method!r}) (DataFrame -> report, summary)",
+                "seconds": seconds,
+                "ran": result.method,
+                "accuracy": _accuracy(labels, truth),
+            }
+        )
     if ck is not None:
-        started = time.perf_counter()
-        theirs = _theirs(ck, frame, "DawidSkene")
-        ck_time = time.perf_counter() - started
+        seconds, theirs = _median_time(lambda: _theirs(ck, frame, "DawidSkene"), repeat)
+        timings["ck"] = seconds
         rows.append(
             {
                 "implementation": "crowd-kit DawidSkene(n_iter=100).fit_predict",
-                "seconds": ck_time,
-                "iterations": float("nan"),
+                "seconds": seconds,
+                "ran": "DawidSkene",
                 "accuracy": _accuracy(theirs, truth),
             }
         )
     _print(rows)
     if ck is not None:
         print(
-            f"\nspeed-up of labelaudit's Dawid-Skene over crowd-kit's: {ck_time / ours_time:.1f}x "
-            f"(accuracy difference {rows[0]['accuracy'] - rows[-1]['accuracy']:+.4f})"
+            f"\ncrowd-kit DawidSkene / labelaudit auto: {timings['ck'] / timings['auto']:.1f}x; "
+            f"/ labelaudit dawid-skene: {timings['ck'] / timings['dawid-skene']:.1f}x"
         )
+        print(rows[0]["implementation"] + " ran " + str(rows[0]["ran"]))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--small", action="store_true", help="quick run: 100k annotations, no GLAD on synthetic"
-    )
+    parser.add_argument("--small", action="store_true", help="quick run: 100k annotations in the speed table")
+    parser.add_argument("--synthetic", action="store_true", help="add simulated crowds to the accuracy table")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per timing (the median is shown)")
     parser.add_argument("--only", choices=("accuracy", "probs", "speed"), help="run one table")
     args, _ = parser.parse_known_args()
     ck = _crowdkit()
@@ -265,11 +299,11 @@ def main() -> int:
     except ImportError:
         pass
     if args.only in (None, "accuracy"):
-        accuracy_table(ck, args.small)
+        accuracy_table(ck, args.small, args.synthetic)
     if args.only in (None, "probs"):
         probabilities_table(ck)
     if args.only in (None, "speed"):
-        speed_table(ck, args.small)
+        speed_table(ck, args.small, args.repeat)
     return 0
 
 

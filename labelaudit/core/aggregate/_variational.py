@@ -157,6 +157,7 @@ def fit_variational(
         "prior_smoothing": prior_smoothing,
     }
     if m > 1:
+        info["state_posterior"] = post  # the (class, subtype) posterior, to resume from (not reported)
         info["subtypes"] = m
         info["subtype_concentration"] = subtype_concentration
     return MethodFit(

@@ -278,7 +278,13 @@ def aggregate(
             warnings.simplefilter("ignore", LabelauditWarning)
             choice = choose_method(ann, _held_out_fitters(fitters), seed=seed)
         chosen = choice.method
-    fit = fitters[chosen](ann)
+    if choice is not None and chosen in ("majority", "wawa"):
+        # the vote cannot break its own ties; the IBCC posterior can (it knows who voted)
+        referee = fitters["ibcc"](ann).posterior
+        fit = (majority_vote if chosen == "majority" else wawa)(ann, pred_probs=referee, seed=seed)
+        fit.info["ties_broken_by"] = "ibcc posterior"
+    else:
+        fit = fitters[chosen](ann)
     if not np.isfinite(fit.posterior).all():
         raise FloatingPointError(f"{fit.method}: the fit produced non-finite posteriors")
     for message in fit.warnings:
@@ -305,6 +311,8 @@ def aggregate(
     if choice is not None:
         summary["auto"] = _clean(choice.as_dict())
         summary["auto_reason"] = choice.reason
+        if fit.info.get("ties_broken_by"):
+            summary["auto_reason"] += f"; its ties broken by the {fit.info['ties_broken_by']}"
     elif method == "auto":
         summary["auto_reason"] = "model probabilities were given: crowdlab pools them with the annotators"
     return AggregateResult(items, annotators, summary, fit.posterior, ann, fit, item_m, annotator_m, probs)

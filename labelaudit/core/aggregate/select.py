@@ -14,7 +14,7 @@ annotators' biases rather than recovering the truth.
 Cross-validation over annotations: every item with two or more annotations spreads
 them over ``folds`` folds (the annotation's rank within the item, in canonical order, plus a per-item offset
 drawn from ``numpy.random.default_rng(seed)``), so each fold keeps at least one annotation of every item.
-Large data sets score fewer folds (enough to score about a million held-out annotations, at least one).
+Large data sets score fewer folds (enough to score about 200,000 held-out annotations, at least one).
 
 Next annotation. :func:`next_items` ranks items by the expected information gain of one more annotation by
 a typical annotator (the workload-weighted mean confusion matrix ``pi`` of the fit): the mutual information
@@ -43,7 +43,7 @@ from labelaudit.core.aggregate.data import Annotations
 #: Folds of the cross-validation over annotations.
 DEFAULT_FOLDS = 5
 #: Held-out annotations to score before stopping at fewer folds (large data sets).
-SCORED_ANNOTATIONS = 1_000_000
+SCORED_ANNOTATIONS = 200_000
 #: EBCC joins the comparison while annotations x classes x subtypes stays under this (its cost per iteration).
 EBCC_BUDGET = 5_000_000
 
