@@ -50,11 +50,12 @@ def scan(
     input_format: str | None = typer.Option(
         None, "--input-format", help="Force the input format: csv, tsv, parquet, jsonl."
     ),
-    method: str = typer.Option(
-        "prune_by_noise_rate",
+    method: str | None = typer.Option(
+        None,
         "--method",
-        help="How to flag issues (filter_by): prune_by_noise_rate, "
-        "prune_by_class, both, confident_learning, predicted_neq_given, low_self_confidence, low_normalized_margin.",
+        help="How to flag issues (filter_by): noise_rate_or_posterior (the default), posterior, "
+        "prune_by_noise_rate (the default with --compat cleanlab), prune_by_class, both, confident_learning, "
+        "predicted_neq_given, low_self_confidence, low_normalized_margin. See docs/defaults.md.",
     ),
     score: str = typer.Option(
         "self_confidence",

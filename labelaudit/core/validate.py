@@ -18,8 +18,10 @@ from labelaudit.errors import InputError, InvalidProbabilitiesError, LabelauditW
 
 #: A row whose sum differs from 1 by more than this is reported (stored float32 rows are often 1e-3 off).
 ROW_SUM_TOL = 1e-2
-#: A single value may exceed 1 by this much (float32 rounding) before it counts as "above 1".
-VALUE_TOL = 1e-5
+#: A single value may exceed 1 by this much (float32 rounding: softmax outputs of 1.00001 are common) before it
+#: counts as "above 1". A power of two, so that ``1 + VALUE_TOL`` is exact in float32 and float64 alike and
+#: every check (the scan kernel in float64, the fused pass on float32 bits, NumPy here) draws the same line.
+VALUE_TOL = 2.0**-13
 
 COMPAT_MODES = ("paper", "cleanlab")
 
@@ -67,6 +69,12 @@ def _interpret_scan(
     ``arr`` is only read (the rows named by the checks), so any object indexing like the matrix will do.
     """
     n = arr.shape[0]
+    hi = 1.0 + VALUE_TOL
+
+    def row_of(r: int) -> np.ndarray:
+        # compared in float64, as the kernels do
+        return np.asarray(arr[r], dtype=np.float64)
+
     if nonfinite >= 0:
         row = arr[nonfinite]
         col = int(np.flatnonzero(~np.isfinite(row))[0])
@@ -74,19 +82,19 @@ def _interpret_scan(
         raise InvalidProbabilitiesError(f"pred_probs[{nonfinite}, {col}] is {what}")
     out_of_range = min((r for r in (negative, above) if r >= 0), default=-1)
     if out_of_range >= 0 and n_bad > 0:
-        row = arr[out_of_range]
-        col = int(np.flatnonzero((row < 0) | (row > 1 + VALUE_TOL))[0])
+        row = row_of(out_of_range)
+        col = int(np.flatnonzero((row < 0) | (row > hi))[0])
         raise InvalidProbabilitiesError(
             f"pred_probs looks like logits (pred_probs[{out_of_range}, {col}] = {float(row[col]):.6g} is "
             f"outside [0, 1] and row {bad_row} sums to {bad_sum:.6g}); apply softmax first"
         )
     if negative >= 0:
-        col = int(np.flatnonzero(arr[negative] < 0)[0])
+        col = int(np.flatnonzero(row_of(negative) < 0)[0])
         raise InvalidProbabilitiesError(
             f"pred_probs[{negative}, {col}] = {float(arr[negative, col]):.6g} is negative"
         )
     if above >= 0:
-        col = int(np.flatnonzero(arr[above] > 1 + VALUE_TOL)[0])
+        col = int(np.flatnonzero(row_of(above) > hi)[0])
         raise InvalidProbabilitiesError(
             f"pred_probs[{above}, {col}] = {float(arr[above, col]):.6g} is above 1"
         )

@@ -24,14 +24,9 @@ from labelaudit.errors import UsageError
 ENGINES = ("auto", "memory", "stream", "dask")
 ENGINE_ALIASES = {"local": "memory", "streaming": "stream"}
 COMPAT_MODES = ("paper", "cleanlab")
-# the rules the streaming passes implement (the low_* rules need a global sort of the scores)
-STREAMING_METHODS = (
-    "prune_by_noise_rate",
-    "prune_by_class",
-    "both",
-    "confident_learning",
-    "predicted_neq_given",
-)
+#: stands for the rules the streaming passes implement (``labelaudit.core.streaming.STREAMING_FILTERS``;
+#: the low_* rules need a global sort of the scores)
+STREAMING_METHODS = "streaming"
 
 
 @dataclass(frozen=True)
@@ -41,7 +36,7 @@ class Capabilities:
     multi_label: bool
     probs_file: bool
     stdin: bool
-    methods: tuple[str, ...] | None
+    methods: tuple[str, ...] | str | None
     compat: tuple[str, ...]
     formats: tuple[str, ...] | None
 
@@ -88,7 +83,7 @@ class ScanOptions:
     id_col: str | None = None
     classes: list[str] | None = None
     input_format: str | None = None
-    method: str = "prune_by_noise_rate"
+    method: str = ""  # the pipeline puts the default rule of the core here
     score: str = "self_confidence"
     compat: str = "paper"
     frac_noise: float = 1.0
@@ -129,7 +124,12 @@ def check_supported(engine: str, opts: ScanOptions, fmt: str | None) -> None:
         refuse("--probs (it reads the probabilities from the table's columns)")
     if opts.data == "-" and not caps.stdin:
         refuse("standard input (every pass re-reads the file)")
-    if caps.methods is not None and not opts.multi_label and opts.method not in caps.methods:
+    methods = caps.methods
+    if methods == STREAMING_METHODS:
+        from labelaudit.core.streaming import STREAMING_FILTERS
+
+        methods = STREAMING_FILTERS
+    if methods is not None and not opts.multi_label and opts.method not in methods:
         refuse(f"--method {opts.method}")
     if opts.compat not in caps.compat:
         refuse(f"--compat {opts.compat}")

@@ -50,7 +50,7 @@ class ReadSpec:
     prob_columns: tuple[str, ...]
     id_col: str | None
     class_names: tuple[str, ...] = ()
-    integer_labels: bool = True
+    label_mode: str = "number"
 
 
 def parquet_files(data: str) -> list[str]:
@@ -155,7 +155,7 @@ def _chunk(part: Partition, spec: ReadSpec, with_ids: bool):
         label_col=spec.label_col,
         prob_columns=list(spec.prob_columns),
         class_names=list(spec.class_names),
-        integer_labels=spec.integer_labels,
+        label_mode=spec.label_mode,
         id_col=spec.id_col if with_ids else None,
     )
     prepared = prepare_chunk(labels, probs, part.offset)
@@ -254,10 +254,10 @@ def run_dask(opts: ScanOptions, scheduler: str | None = None) -> RowResults:
 
     with _Client(scheduler):
         placeholder = names == [str(k) for k in range(len(names))]
-        class_names, integer = decide_labels(
+        class_names, mode = decide_labels(
             run(partition_label_facts, spec.label_col, placeholder), names, source
         )
-        spec = ReadSpec(spec.label_col, spec.prob_columns, spec.id_col, tuple(class_names), integer)
+        spec = ReadSpec(spec.label_col, spec.prob_columns, spec.id_col, tuple(class_names), mode)
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", LabelauditWarning)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from labelaudit.errors import ColumnError, InputError, InputFileError, UsageError
-from labelaudit.io.readers import STDIN, check_file, detect_format, unreadable
+from labelaudit.io.readers import STDIN, check_file, check_header, detect_format, unreadable
 
 STREAMABLE_FORMATS = ("csv", "tsv", "parquet")
 
@@ -36,6 +36,8 @@ class ChunkedTable:
             raise UsageError(f"--chunk-rows reads csv, tsv or parquet files, not {fmt}")
         check_file(path)
         self.path, self.fmt, self.chunk_rows = path, fmt, int(chunk_rows)
+        # ids and labels are read as text from CSV/TSV (see read_table)
+        self.text_columns: tuple[str, ...] = ()
         try:
             if fmt == "parquet":
                 import pyarrow.parquet as pq
@@ -46,9 +48,12 @@ class ChunkedTable:
             else:
                 head = pd.read_csv(path, sep="\t" if fmt == "tsv" else ",", nrows=0)
                 self.columns = [str(c) for c in head.columns]
+                check_header(path, fmt)
                 self.num_rows = None
         except pd.errors.EmptyDataError:
             raise InputFileError(f"{path}: file is empty") from None
+        except InputError:
+            raise
         except Exception as exc:
             raise unreadable(path, fmt, exc) from None
         if self.num_rows == 0:
@@ -77,6 +82,7 @@ class ChunkedTable:
                     sep="\t" if self.fmt == "tsv" else ",",
                     usecols=columns,
                     chunksize=self.chunk_rows,
+                    dtype={c: str for c in self.text_columns if c in columns} or None,
                 )
             for frame in frames:
                 if len(frame) == 0:
@@ -101,41 +107,36 @@ def _shift_rows(exc: InputError, offset: int) -> InputError:
     return type(exc)(text)
 
 
-def label_facts(series: pd.Series, placeholder: bool) -> tuple[bool, bool, set[str]]:
-    """What one chunk of the label column says: (a label is missing, integer-like, distinct stripped strings
-    when the class names are the placeholders 0..K-1)."""
+def label_facts(series: pd.Series, placeholder: bool = False) -> tuple[bool, bool, set[str]]:
+    """What one chunk of the label column says: (a label is missing, numeric, distinct stripped strings of a
+    text column). ``placeholder`` is accepted for older callers and ignored."""
     from labelaudit.io.columns import _is_integer_like
 
     if series.isna().any():
         return True, True, set()
-    distinct = set(series.astype(str).str.strip().unique()) if placeholder else set()
-    return False, _is_integer_like(series), distinct
+    numeric = _is_integer_like(series)
+    distinct = set() if numeric else set(series.astype(str).str.strip().unique())
+    return False, numeric, distinct
 
 
 def decide_labels(
-    facts: Iterable[tuple[bool, bool, set[str]]], names: list[str], source: str
-) -> tuple[list[str], bool]:
-    """Class names and whether the labels are integers, for the whole column, from its chunks' :func:`label_facts`.
+    facts: Iterable[tuple[bool, bool, set[str]]], names: list[str], source: str, column: str = "label"
+) -> tuple[list[str], str]:
+    """Class names and the label mode (:func:`labelaudit.io.columns.label_mode`) of the whole column, from its
+    chunks' :func:`label_facts`; stops at the first chunk with a missing label (encoding then reports it)."""
+    from labelaudit.io.columns import label_mode
 
-    Decides as :func:`labelaudit.io.columns.encode_labels` does on the whole column; stops at the first chunk
-    with a missing label (encoding then reports it).
-    """
-    placeholder = names == [str(k) for k in range(len(names))]
-    integer = True
+    numeric = True
     distinct: set[str] = set()
-    for has_na, integer_like, values in facts:
+    for has_na, numeric_chunk, values in facts:
         if has_na:
-            return names, integer
-        integer = integer and integer_like
+            return names, "number" if numeric else "name"
+        numeric = numeric and numeric_chunk
         distinct |= values
-    if integer or not placeholder or distinct <= set(names):
-        return names, integer
-    if len(distinct) != len(names):
-        raise UsageError(
-            f"{source}: {len(distinct)} distinct labels but the probabilities have {len(names)} columns; "
-            "name the columns in order with --classes"
-        )
-    return sorted(distinct), integer
+    if not numeric:
+        # a column that is numeric in some chunks and text in others is text
+        distinct = {str(v) for v in distinct}
+    return names, label_mode(numeric and not distinct, distinct, names, source, column)
 
 
 def encode_frame(
@@ -146,7 +147,7 @@ def encode_frame(
     label_col: str,
     prob_columns: list[str],
     class_names: list[str],
-    integer_labels: bool,
+    label_mode: str,
     id_col: str | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """(labels, probabilities, ids) of one chunk, with the rules of :mod:`labelaudit.io.columns`; rows in
@@ -155,10 +156,10 @@ def encode_frame(
 
     probs = numeric_matrix(frame, prob_columns, source, row_offset=row_offset)
     series = frame[label_col]
-    if not integer_labels and not series.isna().any():
+    if label_mode != "number" and not series.isna().any():
         series = series.astype(str)  # the whole column is text: so is this chunk
     try:
-        labels, names = encode_labels(series, class_names, source, label_col)
+        labels, names = encode_labels(series, class_names, source, label_col, mode=label_mode)
     except (ColumnError, UsageError) as exc:
         raise _shift_rows(exc, row_offset) from None
     if names != class_names:  # cannot happen after decide_labels; guards the invariant
@@ -195,6 +196,7 @@ class ChunkedScanInput:
             require_column(header, id_col, self.source, "--id-col")
         self.prob_columns, names = match_columns(header, prob_cols, self.source, "--prob-cols")
         self.label_col, self.id_col = label_col, id_col
+        table.text_columns = tuple(c for c in (label_col, id_col) if c is not None)
         self.class_names = self._decide_labels(names)
 
     def _decide_labels(self, names: list[str]) -> list[str]:
@@ -203,7 +205,7 @@ class ChunkedScanInput:
             label_facts(frame[self.label_col], placeholder)
             for _, frame in self.table.frames([self.label_col])
         )
-        class_names, self.integer_labels = decide_labels(facts, names, self.source)
+        class_names, self.label_mode = decide_labels(facts, names, self.source, self.label_col)
         return class_names
 
     def chunks(self, *, with_ids: bool = False) -> Iterator[ScanChunk]:
@@ -218,7 +220,7 @@ class ChunkedScanInput:
                 label_col=self.label_col,
                 prob_columns=self.prob_columns,
                 class_names=self.class_names,
-                integer_labels=self.integer_labels,
+                label_mode=self.label_mode,
                 id_col=self.id_col if with_ids else None,
             )
             yield ScanChunk(offset, labels, probs, ids)

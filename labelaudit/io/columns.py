@@ -132,6 +132,26 @@ def probabilities_from_array(
     return Probabilities(array, names, [f"column {k}" for k in range(num_classes)], source)
 
 
+def _check_aligned(
+    frame: pd.DataFrame, table: pd.DataFrame, prob_columns: set[str], data_name: str, probs_path: str
+) -> None:
+    """A probabilities table aligned by position must agree with the data on every id-like column they share
+    (one whose values are all different): a shuffled file is refused, never aligned silently."""
+    for column in table.columns:
+        if column in prob_columns or column not in frame.columns:
+            continue
+        ours, theirs = frame[column].astype(str).to_numpy(), table[column].astype(str).to_numpy()
+        if len(set(ours)) != len(ours):
+            continue  # not an identifier (a label, a feature): rows may legitimately differ
+        differ = ours != theirs
+        if differ.any():
+            row = int(np.flatnonzero(differ)[0])
+            raise InputError(
+                f"{probs_path}: row {row} has {column}={theirs[row]!r} but {data_name} row {row} has "
+                f"{ours[row]!r}: the files are not in the same row order; join them with --id-col {column}"
+            )
+
+
 def load_probabilities(
     frame: pd.DataFrame,
     data_name: str,
@@ -152,7 +172,11 @@ def load_probabilities(
     if probs_path.lower().endswith(".npy"):
         return probabilities_from_array(read_npy(probs_path), probs_path, len(frame), data_name, class_names)
 
-    table = read_table(probs_path, None if Path(probs_path).suffix else input_format)
+    table = read_table(
+        probs_path,
+        None if Path(probs_path).suffix else input_format,
+        text_columns=(id_col,) if id_col else (),
+    )
     columns, names = match_columns(table, prob_cols, probs_path, "--prob-cols")
     if id_col is not None and id_col in table.columns:
         if id_col not in frame.columns:
@@ -163,7 +187,16 @@ def load_probabilities(
             raise InputError(
                 f"{probs_path}: id {keys[duplicated].iloc[0]!r} appears more than once in {id_col!r}"
             )
-        position = pd.Index(keys).get_indexer(frame[id_col].astype(str))
+        data_keys = frame[id_col].astype(str)
+        data_duplicated = data_keys.duplicated().to_numpy()
+        if data_duplicated.any():
+            row = int(np.flatnonzero(data_duplicated)[0])
+            first = int(np.flatnonzero((data_keys == data_keys.iloc[row]).to_numpy())[0])
+            raise InputError(
+                f"{data_name}: column {id_col!r} row {row}: id {data_keys.iloc[row]!r} also on row {first}; "
+                f"ids must be unique to join {probs_path} on them"
+            )
+        position = pd.Index(keys).get_indexer(data_keys)
         missing = position < 0
         if missing.any():
             row = int(np.flatnonzero(missing)[0])
@@ -176,6 +209,8 @@ def load_probabilities(
         raise InputError(
             f"{probs_path}: has {len(table)} rows but {data_name} has {len(frame)} (use --id-col to join)"
         )
+    else:
+        _check_aligned(frame, table, set(columns), data_name, probs_path)
     return Probabilities(numeric_matrix(table, columns, probs_path), names, columns, probs_path)
 
 
@@ -190,25 +225,58 @@ def _is_integer_like(series: pd.Series) -> bool:
     return False
 
 
-def encode_labels(
-    series: pd.Series, class_names: list[str], source: str, column: str
-) -> tuple[np.ndarray, list[str]]:
-    """Label indices into ``class_names``.
+_CANONICAL_INT = re.compile(r"0|[1-9][0-9]*")
+LABEL_MODES = ("number", "name", "position")
 
-    String labels are matched to class names. Integer labels are matched to class names when every class name
-    is an integer (``p_1, p_2`` with labels 1, 2); otherwise they index the probability columns in order.
-    When ``class_names`` are the placeholders of a .npy file and the labels are strings, the sorted distinct
-    labels become the class names (their count must equal the number of columns).
+
+def is_placeholder(class_names: Sequence[str]) -> bool:
+    """Class names that only number the columns (a .npy file, or ``p_0 .. p_K-1``)."""
+    return list(class_names) == [str(k) for k in range(len(class_names))]
+
+
+def label_mode(
+    numeric: bool, distinct: set[str], class_names: Sequence[str], source: str, column: str
+) -> str:
+    """How a whole label column maps to the probability columns; never guessed from the order of names.
+
+    ``number``: a numeric column (Parquet, or a DataFrame): integers match integer class names, else index the
+    columns. For text: ``name`` when every label is a class name; ``position`` when every label is a plain
+    integer (``0``, ``7``; not ``07`` or ``7.0``) and the columns have other names. Labels that are names
+    while the columns are only numbered need ``--classes``: the order of the columns is not guessed.
     """
+    if numeric:
+        return "number"
+    names = set(class_names)
+    if distinct <= names:
+        return "name"
+    if is_placeholder(class_names) and not all(_CANONICAL_INT.fullmatch(v) for v in distinct):
+        example = sorted(v for v in distinct if v not in names)[0]
+        raise UsageError(
+            f"{source}: column {column!r} holds class names (such as {example!r}) but the probability columns "
+            "are only numbered; give the class of each column, in order, with --classes (it is not guessed)"
+        )
+    if not is_placeholder(class_names) and all(_CANONICAL_INT.fullmatch(v) for v in distinct):
+        return "position"
+    return "name"  # encoding names the first label that is not a class
+
+
+def encode_labels(
+    series: pd.Series, class_names: list[str], source: str, column: str, *, mode: str | None = None
+) -> tuple[np.ndarray, list[str]]:
+    """Label indices into ``class_names`` (see :func:`label_mode`; ``mode`` decided for the whole column)."""
     missing = series.isna().to_numpy()
     if missing.any():
         row = int(np.flatnonzero(missing)[0])
         raise ColumnError(f"{source}: column {column!r} row {row}: label is missing")
     num_classes = len(class_names)
-    if _is_integer_like(series):
+    numeric = _is_integer_like(series)
+    text = None if numeric else series.astype(str).str.strip()
+    if mode is None:
+        mode = label_mode(numeric, set() if text is None else set(text.unique()), class_names, source, column)
+    if mode == "number":
         values = series.to_numpy().astype(np.int64)
         names_are_ints = all(re.fullmatch(r"-?\d+", n) for n in class_names)
-        if names_are_ints and class_names != [str(k) for k in range(num_classes)]:
+        if names_are_ints and not is_placeholder(class_names):
             lookup = {int(n): k for k, n in enumerate(class_names)}
             encoded = np.array([lookup.get(int(v), -1) for v in values], dtype=np.int64)
             bad = encoded < 0
@@ -219,23 +287,25 @@ def encode_labels(
                     f"(classes: {', '.join(class_names)})"
                 )
             return encoded, class_names
-        bad = (values < 0) | (values >= num_classes)
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
+        return _positions(values, num_classes, source, column), class_names
+    if text is None:
+        text = series.astype(str).str.strip()
+    if mode == "position":
+        plain = text.str.fullmatch(_CANONICAL_INT.pattern).to_numpy(dtype=bool)
+        if not plain.all():
+            row = int(np.flatnonzero(~plain)[0])
             raise ColumnError(
-                f"{source}: column {column!r} row {row}: label {int(values[row])} is outside [0, {num_classes})"
+                f"{source}: column {column!r} row {row}: {text.iloc[row]!r} is not a column index "
+                "(the other labels are column indices)"
             )
-        return values, class_names
-    text = series.astype(str).str.strip()
-    placeholder = class_names == [str(k) for k in range(num_classes)]
-    distinct = sorted(text.unique())
-    if placeholder and not set(distinct) <= set(class_names):
-        if len(distinct) != num_classes:
-            raise UsageError(
-                f"{source}: {len(distinct)} distinct labels but the probabilities have {num_classes} columns; "
-                "name the columns in order with --classes"
+        too_long = (text.str.len() > 18).to_numpy(dtype=bool)
+        if too_long.any():
+            row = int(np.flatnonzero(too_long)[0])
+            raise ColumnError(
+                f"{source}: column {column!r} row {row}: label {text.iloc[row]} is outside [0, {num_classes})"
             )
-        class_names = distinct
+        values = text.astype(np.int64).to_numpy()
+        return _positions(values, num_classes, source, column), class_names
     lookup = {name: k for k, name in enumerate(class_names)}
     codes = text.map(lookup)
     bad = codes.isna().to_numpy()
@@ -246,6 +316,16 @@ def encode_labels(
             f"(classes: {', '.join(class_names[:20])}{', ...' if num_classes > 20 else ''})"
         )
     return codes.to_numpy().astype(np.int64), class_names
+
+
+def _positions(values: np.ndarray, num_classes: int, source: str, column: str) -> np.ndarray:
+    bad = (values < 0) | (values >= num_classes)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise ColumnError(
+            f"{source}: column {column!r} row {row}: label {int(values[row])} is outside [0, {num_classes})"
+        )
+    return values
 
 
 def require_column(frame: pd.DataFrame, column: str, source: str, option: str) -> pd.Series:

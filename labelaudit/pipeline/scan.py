@@ -91,6 +91,15 @@ def check_options(opts: ScanOptions) -> None:
         raise UsageError(f"--score must be one of {', '.join(SCORE_METHODS)}, not {opts.score!r}")
 
 
+def default_method(compat: str, multi_label: bool) -> str:
+    """The flagging rule used when none is named (labelaudit's own; the reference's under compat=cleanlab)."""
+    if multi_label:
+        from labelaudit.core.multilabel import DEFAULT_FILTER, DEFAULT_FILTER_CLEANLAB
+    else:
+        from labelaudit.core.filter import DEFAULT_FILTER, DEFAULT_FILTER_CLEANLAB
+    return DEFAULT_FILTER_CLEANLAB if compat == "cleanlab" else DEFAULT_FILTER
+
+
 def _free_memory() -> int | None:
     try:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
@@ -151,6 +160,11 @@ def _frame_of(data: Any) -> tuple[Any, str]:
     )
 
 
+def _text_columns(opts: ScanOptions) -> tuple[str, ...]:
+    """Columns read as text, never guessed to be numbers: the id and the labels."""
+    return tuple(c for c in (opts.label_col if opts.label_cols is None else None, opts.id_col) if c)
+
+
 def _parameters(opts: ScanOptions) -> dict[str, Any]:
     import numpy as np
 
@@ -175,7 +189,7 @@ def scan(
     id_col: str | None = None,
     classes: list[str] | None = None,
     input_format: str | None = None,
-    method: str = "prune_by_noise_rate",
+    method: str | None = None,
     score: str = "self_confidence",
     compat: str = "paper",
     frac_noise: float = 1.0,
@@ -197,6 +211,8 @@ def scan(
     """
     from labelaudit.pipeline.provenance import versions
 
+    if method is None:
+        method = default_method(compat, multi_label)
     frame = None
     if isinstance(data, str | os.PathLike):
         path = os.fspath(data)
@@ -249,7 +265,7 @@ def scan(
         if frame is None:
             from labelaudit.io.readers import read_table
 
-            frame = read_table(path, input_format)
+            frame = read_table(path, input_format, text_columns=_text_columns(opts))
         if multi_label:
             from labelaudit.pipeline.multilabel import run_multilabel
 

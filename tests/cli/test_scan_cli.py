@@ -10,6 +10,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from labelaudit.core.filter import DEFAULT_FILTER
 from labelaudit.io.writers import read_parquet_metadata
 from tests.conftest import FIXTURES, assert_one_line_error, run_cli
 
@@ -59,7 +60,7 @@ def test_csv_to_parquet_report_schema_and_api_parity(tmp_path: Path, fixture_fra
 
     meta = read_parquet_metadata(str(out))
     assert meta["schema"] == "labelaudit.scan/1"
-    assert meta["parameters"]["method"] == "prune_by_noise_rate"
+    assert meta["parameters"]["method"] == DEFAULT_FILTER
     assert meta["summary"]["num_issues"] == int(issues.sum())
     assert meta["versions"]["labelaudit"]
     summary = json.loads(summary_path.read_text())
