@@ -26,7 +26,9 @@ The rules, by name (``FILTER_METHODS``):
     score of that kind.
 
 Whatever the rule, an example whose given label is (within 1e-6) the model's top class is never
-flagged by the confident-learning rules.
+flagged by the confident-learning rules. The posterior rules (``POSTERIOR_FILTER_METHODS``) can flag
+one: when the estimated noise matrix says most labels of that class come from another class, the
+posterior can find the label more likely wrong even though the model ranks it first.
 """
 
 from __future__ import annotations
@@ -306,16 +308,17 @@ def posterior_rule_mask(
 ) -> np.ndarray:
     """The mask of a rule in ``POSTERIOR_FILTER_METHODS`` from the ``prune_by_noise_rate`` mask (not
     needed for ``posterior``) and the error probabilities; shared by every engine."""
-    eligible = ~label_is_top
-    mask = (error > 0.5) & eligible
+    # no exclusion of rows whose label is the model's top class: the posterior already weighs the
+    # model's vote against the estimated noise, which can make even a top-class label more likely wrong
+    mask = error > 0.5
     if filter_by != "posterior":
-        mask |= noise_rate & eligible
+        mask |= noise_rate & ~label_is_top
     if filter_by == "likeliest_errors":
-        rows = np.flatnonzero(eligible)
-        order = np.lexsort((rows, -error[rows]))  # highest error probability first, ties by row
+        rows = np.arange(error.shape[0])
+        order = np.lexsort((rows, -error))  # highest error probability first, ties by row
         count = int(mask.sum())
         mask = np.zeros_like(mask)
-        mask[rows[order[:count]]] = True
+        mask[order[:count]] = True
     return _keep_per_class(mask, labels, error, min_examples_per_class)
 
 
