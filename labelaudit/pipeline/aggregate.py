@@ -196,10 +196,18 @@ def _write(frame: pd.DataFrame, path: Any, fmt: str | None, metadata: dict[str, 
 
 # ---------------------------------------------------------------------------------------------- reading
 def read_annotation_table(
-    path: str, input_format: str | None = None, *, option: str = "DATA"
+    path: str,
+    input_format: str | None = None,
+    *,
+    option: str = "DATA",
+    text_columns: tuple[str, ...] = (),
 ) -> pd.DataFrame:
-    """A table with CSV/TSV columns read as strings (ids and labels are never coerced to numbers)."""
-    from labelaudit.io.readers import STDIN, check_file, detect_format, read_table, unreadable
+    """A table whose CSV/TSV columns are all read as text (ids and labels are never coerced to numbers).
+
+    Every column, not only the named ones, because a wide table's annotator columns are only known after
+    reading. JSON Lines and Parquet keep their own types, with ``text_columns`` read as text from JSON Lines.
+    """
+    from labelaudit.io.readers import STDIN, check_file, check_header, detect_format, read_table, unreadable
 
     if path != STDIN and path.lower().endswith(".npy"):
         raise UsageError(
@@ -216,7 +224,7 @@ def read_annotation_table(
             ".parquet or .jsonl"
         ) from None
     if fmt not in _TEXT_FORMATS:
-        return read_table(path, fmt)
+        return read_table(path, fmt, text_columns=text_columns)
     if path == STDIN:
         if sys.stdin is None:
             raise InputFileError("<stdin>: standard input is closed")
@@ -226,10 +234,12 @@ def read_annotation_table(
             raise InputFileError(f"<stdin>: cannot read: {exc.strerror or exc}") from None
         if not data.strip():
             raise InputFileError("<stdin>: no data on standard input")
+        check_header(data, fmt)
         source: Any = io.BytesIO(data)
         label = "<stdin>"
     else:
         check_file(path)
+        check_header(path, fmt)
         source, label = path, path
     try:
         frame = pd.read_csv(source, sep="\t" if fmt == "tsv" else ",", dtype=str)
@@ -239,26 +249,18 @@ def read_annotation_table(
         raise unreadable(label, fmt, exc) from None
     if len(frame) == 0:
         raise InputFileError(f"{label}: no data rows")
-    duplicated = [c for c in frame.columns if isinstance(c, str) and _mangled(c, frame.columns)]
-    if duplicated:
-        raise InputFileError(
-            f"{label}: column {duplicated[0].rsplit('.', 1)[0]!r} appears twice in the header"
-        )
     return frame
 
 
-def _mangled(column: str, columns: pd.Index) -> bool:
-    """pandas renames a repeated header ``x`` to ``x.1``: spot it (when ``x`` is also there)."""
-    base, dot, suffix = column.rpartition(".")
-    return bool(dot) and suffix.isdigit() and base in columns
-
-
-def _as_frame(data: Any, input_format: str | None, option: str) -> tuple[pd.DataFrame, str]:
+def _as_frame(
+    data: Any, input_format: str | None, option: str, text_columns: tuple[str, ...] = ()
+) -> tuple[pd.DataFrame, str]:
     if isinstance(data, (str, os.PathLike)):
         from labelaudit.io.columns import display_name
 
         path = os.fspath(data)
-        return read_annotation_table(path, input_format, option=option), display_name(path)
+        frame = read_annotation_table(path, input_format, option=option, text_columns=text_columns)
+        return frame, display_name(path)
     if isinstance(data, pd.DataFrame):
         return data, "<DataFrame>"
     if type(data).__module__.startswith("pyarrow") and hasattr(data, "to_pandas"):
@@ -272,7 +274,7 @@ def _probabilities(ann: Any, probs: Any, item_col: str, prob_cols: str) -> tuple
     from labelaudit.core.aggregate import align_probabilities
     from labelaudit.io.columns import match_columns, numeric_matrix, require_column
 
-    table, source = _as_frame(probs, None, "--probs")
+    table, source = _as_frame(probs, None, "--probs", (item_col,))
     ids = require_column(table, item_col, source, "--item-col")
     missing = ids.isna().to_numpy()
     if missing.any():
@@ -351,7 +353,7 @@ def aggregate(
     from labelaudit.core.aggregate import aggregate as run_aggregate
     from labelaudit.pipeline.provenance import versions
 
-    frame, source = _as_frame(data, input_format, "DATA")
+    frame, source = _as_frame(data, input_format, "DATA", (item_col, annotator_col, label_col))
     if wide:
         ann = Annotations.from_wide(frame, item_col=item_col, source=source)
     else:
