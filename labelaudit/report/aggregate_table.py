@@ -81,9 +81,10 @@ def print_aggregate_summary(console: Console, summary: dict[str, Any]) -> None:
     if "iterations" in fit:
         state = "converged" if fit.get("converged") else "NOT converged"
         delta = fit.get("delta")
+        kind, value = ("EM", "log-likelihood") if "log_likelihood" in fit else ("VB", "variational bound")
         console.print(
-            f"EM: {state} after {fit['iterations']} iterations, log-likelihood "
-            f"{fit['log_likelihood']:.2f}, last change {delta if delta is None else f'{delta:.3g}'}"
+            f"{kind}: {state} after {fit['iterations']} iterations, {value} "
+            f"{fit.get('log_likelihood', fit.get('elbo')):.2f}, last change {delta if delta is None else f'{delta:.3g}'}"
         )
     console.print(
         f"ties: {summary['num_ties']}   mean consensus quality: {summary['mean_consensus_quality']:.3f}   "
