@@ -342,7 +342,7 @@ def _select_paper(
     per_class: np.ndarray | None,
     passed: _Pass,
 ) -> np.ndarray:
-    """Bounded-heap selections; equal keys go to the lower row index."""
+    """Bounded-heap selections; equal keys go to the lower content hash (never the row position)."""
     if per_cell is not None:
         p = passed
         return kernels.select_by_margin(

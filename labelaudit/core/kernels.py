@@ -11,6 +11,8 @@ broken by row index, and the machine this runs on is usually shared. They releas
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
@@ -416,20 +418,42 @@ def argmax_rows(pred_probs):
 
 
 # ----------------------------------------------------------------------------------------------
-# Bounded heaps: keep the `cap` best (key, row) pairs of a cell, worst at the root.
-# "Better" = larger key; on equal keys, the lower row index.
+# Bounded heaps: keep the `cap` best (key, hash, row) entries of a cell, worst at the root.
+# "Better" = larger key; on equal keys, the lower hash of the row's content (its label and probabilities),
+# so that which of two tied rows is kept does not depend on where they are in the file; rows with the same
+# content are interchangeable, and only they fall back to the lower row index.
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _worse(ka, ia, kb, ib):
-    """True when (ka, ia) ranks strictly below (kb, ib)."""
+def _mix(h, v):
+    h ^= v
+    h *= np.uint64(0x100000001B3)
+    return h ^ (h >> np.uint64(29))
+
+
+@njit(cache=True, nogil=True)
+def row_hash(label, row):
+    """A 64-bit hash of a row's content: its label and the exact value of each probability."""
+    h = _mix(np.uint64(0xCBF29CE484222325), np.uint64(label))
+    for j in range(row.shape[0]):
+        mantissa, exponent = math.frexp(np.float64(row[j]))
+        h = _mix(h, np.uint64(np.int64(mantissa * 9007199254740992.0)))  # exact: 53 bits
+        h = _mix(h, np.uint64(exponent + 4096))
+    return h
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _worse(ka, ha, ia, kb, hb, ib):
+    """True when (ka, ha, ia) ranks strictly below (kb, hb, ib)."""
     if ka != kb:
         return ka < kb
+    if ha != hb:
+        return ha > hb
     return ia > ib
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _sift_down(keys, idx, base, size, pos):
+def _sift_down(keys, hs, idx, base, size, pos):
     while True:
         left = 2 * pos + 1
         if left >= size:
@@ -437,52 +461,81 @@ def _sift_down(keys, idx, base, size, pos):
         worst = left
         right = left + 1
         if right < size and _worse(
-            keys[base + right], idx[base + right], keys[base + left], idx[base + left]
+            keys[base + right],
+            hs[base + right],
+            idx[base + right],
+            keys[base + left],
+            hs[base + left],
+            idx[base + left],
         ):
             worst = right
-        if _worse(keys[base + worst], idx[base + worst], keys[base + pos], idx[base + pos]):
-            kt = keys[base + pos]
-            it = idx[base + pos]
-            keys[base + pos] = keys[base + worst]
-            idx[base + pos] = idx[base + worst]
-            keys[base + worst] = kt
-            idx[base + worst] = it
+        if _worse(
+            keys[base + worst],
+            hs[base + worst],
+            idx[base + worst],
+            keys[base + pos],
+            hs[base + pos],
+            idx[base + pos],
+        ):
+            _swap(keys, hs, idx, base + pos, base + worst)
             pos = worst
         else:
             return
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _offer(keys, idx, sizes, caps, offsets, cell, key, row):
-    """Offer (key, row) to a cell's heap; returns the key now at the root (worst kept) or -inf."""
+def _swap(keys, hs, idx, a, b):
+    kt, ht, it = keys[a], hs[a], idx[a]
+    keys[a], hs[a], idx[a] = keys[b], hs[b], idx[b]
+    keys[b], hs[b], idx[b] = kt, ht, it
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _offer(keys, hs, idx, sizes, caps, offsets, cell, key, h, row):
+    """Offer (key, hash, row) to a cell's heap; returns the key now at the root (worst kept) or -inf."""
     base = offsets[cell]
     cap = caps[cell]
     size = sizes[cell]
     if size < cap:
         pos = size
         keys[base + pos] = key
+        hs[base + pos] = h
         idx[base + pos] = row
         sizes[cell] = size + 1
         while pos > 0:
             parent = (pos - 1) // 2
-            if _worse(keys[base + pos], idx[base + pos], keys[base + parent], idx[base + parent]):
-                kt = keys[base + pos]
-                it = idx[base + pos]
-                keys[base + pos] = keys[base + parent]
-                idx[base + pos] = idx[base + parent]
-                keys[base + parent] = kt
-                idx[base + parent] = it
+            if _worse(
+                keys[base + pos],
+                hs[base + pos],
+                idx[base + pos],
+                keys[base + parent],
+                hs[base + parent],
+                idx[base + parent],
+            ):
+                _swap(keys, hs, idx, base + pos, base + parent)
                 pos = parent
             else:
                 break
         if size + 1 < cap:
             return -np.inf
         return keys[base]
-    if _worse(keys[base], idx[base], key, row):
+    if _worse(keys[base], hs[base], idx[base], key, h, row):
         keys[base] = key
+        hs[base] = h
         idx[base] = row
-        _sift_down(keys, idx, base, size, 0)
+        _sift_down(keys, hs, idx, base, size, 0)
     return keys[base]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _offer_row(keys, hs, idx, sizes, caps, offsets, cell, key, label, values, row):
+    """:func:`_offer` of a row of the matrix; its hash is computed only when it may enter the heap."""
+    if caps[cell] == 0:
+        return -np.inf
+    base = offsets[cell]
+    if sizes[cell] == caps[cell] and key < keys[base]:
+        return keys[base]
+    return _offer(keys, hs, idx, sizes, caps, offsets, cell, key, row_hash(label, values), row)
 
 
 @njit(cache=True, nogil=True)
@@ -492,8 +545,9 @@ def _heap_storage(caps):
     for cell in range(kk):
         offsets[cell + 1] = offsets[cell] + caps[cell]
     keys = np.empty(offsets[kk], dtype=np.float64)
+    hs = np.empty(offsets[kk], dtype=np.uint64)
     idx = np.empty(offsets[kk], dtype=np.int64)
-    return offsets, keys, idx, np.zeros(kk, dtype=np.int64)
+    return offsets, keys, hs, idx, np.zeros(kk, dtype=np.int64)
 
 
 @njit(cache=True, nogil=True)
@@ -514,18 +568,18 @@ def _positive_margin_phase(labels, pred_probs, caps, top, cand, cand_margin, n_c
     Seeding: each is first
     offered to the cell of its top class, its largest margin; the heaps then hold good candidates
     and their roots become high entry gates, so in the sweep (every candidate, all K margins,
-    branch-free compare against the gates) few rows touch a heap. Heaps compare (margin, row) in
-    full: equal margins go to the lower row index whatever the visiting order.
+    branch-free compare against the gates) few rows touch a heap. Heaps compare (margin, content hash,
+    row) in full: equal margins go to the same rows whatever the visiting order or the row order.
     Returns ``(mask, sizes)``.
     """
     n, k = pred_probs.shape
-    offsets, keys, idx, sizes = _heap_storage(caps)
+    offsets, keys, hs, idx, sizes = _heap_storage(caps)
     tiny = 5e-324  # m >= tiny  <=>  m > 0
     for q in range(n_cand):
         i = cand[q]
         cell = labels[i] * k + top[i]
         if caps[cell] > 0:
-            _offer(keys, idx, sizes, caps, offsets, cell, cand_margin[q], i)
+            _offer_row(keys, hs, idx, sizes, caps, offsets, cell, cand_margin[q], labels[i], pred_probs[i], i)
     gate = np.full(k * k, np.inf)
     # the gates rounded to the input dtype: rounding is monotone, so an exact margin m >= gate
     # always has fl(p_j - p_c) >= fl(gate); the cheap input-dtype test never misses a candidate
@@ -559,7 +613,7 @@ def _positive_margin_phase(labels, pred_probs, caps, top, cand, cand_margin, n_c
             if j == t or m < gate[base + j]:
                 continue
             cell = base + j
-            root = _offer(keys, idx, sizes, caps, offsets, cell, m, i)
+            root = _offer_row(keys, hs, idx, sizes, caps, offsets, cell, m, c, pred_probs[i], i)
             if sizes[cell] == caps[cell]:
                 gate[cell] = max(root, tiny)
                 gate_n[cell] = gate[cell]
@@ -570,10 +624,10 @@ def _positive_margin_phase(labels, pred_probs, caps, top, cand, cand_margin, n_c
 def _nonpositive_margin_phase(labels, pred_probs, caps):
     """Bounded heaps of the largest margins ``<= 0`` per cell, rows in increasing order.
 
-    Equal margins go to the lower row index (a later row must beat a full heap's root strictly).
+    Equal margins go to the row whose content hashes lower (see :func:`row_hash`), wherever it is.
     """
     n, k = pred_probs.shape
-    offsets, keys, idx, sizes = _heap_storage(caps)
+    offsets, keys, hs, idx, sizes = _heap_storage(caps)
     gate = np.full(k * k, np.inf)
     has_target = np.zeros(k, dtype=np.bool_)
     for cell in range(k * k):
@@ -589,8 +643,8 @@ def _nonpositive_margin_phase(labels, pred_probs, caps):
         for j in range(k):
             m = np.float64(pred_probs[i, j]) - pc
             cell = base + j
-            if m > gate[cell] and m <= 0.0:
-                root = _offer(keys, idx, sizes, caps, offsets, cell, m, i)
+            if m >= gate[cell] and m <= 0.0:
+                root = _offer_row(keys, hs, idx, sizes, caps, offsets, cell, m, c, pred_probs[i], i)
                 if sizes[cell] == caps[cell]:
                     gate[cell] = root
     return _heap_mask(n, offsets, idx, sizes)
@@ -602,7 +656,7 @@ def select_by_margin(labels, pred_probs, num_to_select, top, cand, cand_margin, 
 
     For every off-diagonal cell ``(k, j)`` with ``num_to_select[k, j] > 0``, mark the examples
     labelled ``k`` with the ``num_to_select[k, j]`` largest margins ``p_j - p_k`` (exact, in
-    float64); equal margins go to the lower row index. ``top``, ``cand``, ``cand_margin`` and
+    float64); of equal margins, the rows whose content hashes lower (never their position). ``top``, ``cand``, ``cand_margin`` and
     ``n_cand`` come from ``confident_pass``.
     Memory is O(sum(num_to_select)), never O(N x K).
 
@@ -628,8 +682,8 @@ def select_lowest_self_confidence(labels, pred_probs, num_to_select, cand, n_can
     """Prune-by-class selection (paper Sec. 3.2, "PBC").
 
     For each class ``k`` mark the ``num_to_select[k]`` examples labelled ``k`` with the smallest
-    ``pred_probs[i, k]``; equal values go to the lower row index. Bounded heap per class, keyed
-    (-p, row) in full so the visiting order does not matter: the rows whose label is not their top
+    ``pred_probs[i, k]``; of equal values, the rows whose content hashes lower. Bounded heap per class, keyed
+    (-p, content hash, row) in full so neither the visiting order nor the row order matters: the rows whose label is not their top
     class (``cand`` from ``confident_pass``, where the low self-confidences are) go first, which
     makes the heap roots high entry gates for the one gather over all rows. Returns bool[N].
     """
@@ -637,7 +691,7 @@ def select_lowest_self_confidence(labels, pred_probs, num_to_select, cand, n_can
     caps = np.zeros(k, dtype=np.int64)
     for a in range(k):
         caps[a] = max(num_to_select[a], 0)
-    offsets, keys, idx, sizes = _heap_storage(caps)
+    offsets, keys, hs, idx, sizes = _heap_storage(caps)
     seen = np.zeros(n, dtype=np.bool_)
     for q in range(n_cand):
         if q + PREFETCH_AHEAD < n_cand:
@@ -647,7 +701,9 @@ def select_lowest_self_confidence(labels, pred_probs, num_to_select, cand, n_can
         c = labels[i]
         seen[i] = True
         if caps[c] > 0:
-            _offer(keys, idx, sizes, caps, offsets, c, -np.float64(pred_probs[i, c]), i)
+            _offer_row(
+                keys, hs, idx, sizes, caps, offsets, c, -np.float64(pred_probs[i, c]), c, pred_probs[i], i
+            )
     gate = np.full(k, -np.inf)  # a key below the root of a full heap cannot enter
     for c in range(k):
         if caps[c] > 0 and sizes[c] == caps[c]:
@@ -661,7 +717,7 @@ def select_lowest_self_confidence(labels, pred_probs, num_to_select, cand, n_can
         key = -np.float64(pred_probs[i, c])
         if key < gate[c]:
             continue
-        root = _offer(keys, idx, sizes, caps, offsets, c, key, i)
+        root = _offer_row(keys, hs, idx, sizes, caps, offsets, c, key, c, pred_probs[i], i)
         if sizes[c] == caps[c]:
             gate[c] = root
     return _heap_mask(n, offsets, idx, sizes)

@@ -13,7 +13,7 @@ chunks (in row order) on every call; it is called once per pass:
    calibrated joint, :mod:`labelaudit.core.posterior`), and (PBNR, PBC, both, and the posterior
    rules that count with PBNR: the default ``likeliest_errors``, ``noise_rate_or_posterior``) bounded heaps per cell / class with the capacities from the calibrated
    joint, fed chunk by chunk: the ``C̃[i, j]`` largest margins ``p_j - p_i`` (PBNR) or the lowest
-   self-confidences (PBC), equal keys to the lower row index, which is what the in-memory two-phase
+   self-confidences (PBC), equal keys to the lower content hash, which is what the in-memory two-phase
    heaps select.
 
 Each pass is a map step per chunk (``check_chunk``, ``confident_chunk``, ``Heaps.offer`` into fresh heaps)
@@ -109,7 +109,7 @@ class StreamResult:
 
 
 @njit(cache=True, nogil=True)
-def _offer_margins(labels, pred_probs, row0, caps, offsets, keys, idx, sizes, gate):
+def _offer_margins(labels, pred_probs, row0, caps, offsets, keys, hs, idx, sizes, gate):
     """Offer every margin ``p_j - p_label`` (float64, j != label) to the heap of cell ``label * K + j``."""
     n, k = pred_probs.shape
     for i in range(n):
@@ -123,13 +123,15 @@ def _offer_margins(labels, pred_probs, row0, caps, offsets, keys, idx, sizes, ga
             m = np.float64(pred_probs[i, j]) - pc
             if m < gate[cell]:
                 continue
-            root = kernels._offer(keys, idx, sizes, caps, offsets, cell, m, row0 + i)
+            root = kernels._offer_row(
+                keys, hs, idx, sizes, caps, offsets, cell, m, c, pred_probs[i], row0 + i
+            )
             if sizes[cell] == caps[cell]:
                 gate[cell] = root
 
 
 @njit(cache=True, nogil=True)
-def _offer_self_confidence(labels, pred_probs, row0, caps, offsets, keys, idx, sizes, gate):
+def _offer_self_confidence(labels, pred_probs, row0, caps, offsets, keys, hs, idx, sizes, gate):
     """Offer ``-p_label`` (float64) to the heap of class ``label``."""
     for i in range(labels.shape[0]):
         c = labels[i]
@@ -138,7 +140,7 @@ def _offer_self_confidence(labels, pred_probs, row0, caps, offsets, keys, idx, s
         key = -np.float64(pred_probs[i, c])
         if key < gate[c]:
             continue
-        root = kernels._offer(keys, idx, sizes, caps, offsets, c, key, row0 + i)
+        root = kernels._offer_row(keys, hs, idx, sizes, caps, offsets, c, key, c, pred_probs[i], row0 + i)
         if sizes[c] == caps[c]:
             gate[c] = root
 
@@ -151,10 +153,10 @@ def _accumulate_values(labels, values, sums):
 
 
 @njit(cache=True, nogil=True)
-def _offer_candidates(cells, cand_keys, rows, caps, offsets, keys, idx, sizes):
-    """Offer (key, row) pairs already computed elsewhere (another chunk's heaps) to the heaps."""
+def _offer_candidates(cells, cand_keys, cand_hashes, rows, caps, offsets, keys, hs, idx, sizes):
+    """Offer (key, hash, row) entries already computed elsewhere (another chunk's heaps) to the heaps."""
     for t in range(cells.shape[0]):
-        kernels._offer(keys, idx, sizes, caps, offsets, cells[t], cand_keys[t], rows[t])
+        kernels._offer(keys, hs, idx, sizes, caps, offsets, cells[t], cand_keys[t], cand_hashes[t], rows[t])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -440,7 +442,7 @@ _OFFER = {"margin": _offer_margins, "self_confidence": _offer_self_confidence}
 
 
 class Heaps:
-    """Pass-3 bounded heaps. Keep, per cell / class, the ``caps`` largest keys, equal keys to the lower row:
+    """Pass-3 bounded heaps. Keep, per cell / class, the ``caps`` largest keys, equal keys by content hash:
     a total order, so the kept set does not depend on the order of the offers. Fed row chunks
     (:meth:`offer`, streaming; also the map step of a distributed scan, one partition into fresh heaps) or
     another's :meth:`candidates` (:meth:`offer_candidates`, the combine step)."""
@@ -456,31 +458,33 @@ class Heaps:
         return not any(int(state[1].sum()) > 0 for state in self.states)
 
     def offer(self, labels: np.ndarray, probs: np.ndarray, row0: int) -> None:
-        for kind, caps, offsets, keys, idx, sizes, gate in self.states:
-            _OFFER[kind](labels, probs, row0, caps, offsets, keys, idx, sizes, gate)
+        for kind, caps, offsets, keys, hs, idx, sizes, gate in self.states:
+            _OFFER[kind](labels, probs, row0, caps, offsets, keys, hs, idx, sizes, gate)
 
-    def candidates(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """Per heap kind: (cell, key, row) of every kept entry."""
+    def candidates(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """Per heap kind: (cell, key, content hash, row) of every kept entry."""
         out = []
-        for _kind, _caps, offsets, keys, idx, sizes, _gate in self.states:
+        for _kind, _caps, offsets, keys, hs, idx, sizes, _gate in self.states:
             cells = np.repeat(np.arange(sizes.shape[0], dtype=np.int64), sizes)
             first = np.repeat(
                 np.cumsum(sizes) - sizes, sizes
             )  # position of each cell's first entry in `cells`
             pos = offsets[:-1][cells] + (np.arange(cells.shape[0], dtype=np.int64) - first)
-            out.append((cells, keys[pos], idx[pos]))
+            out.append((cells, keys[pos], hs[pos], idx[pos]))
         return out
 
-    def offer_candidates(self, candidates: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:
-        for (_kind, caps, offsets, keys, idx, sizes, _gate), (cells, cand_keys, rows) in zip(
+    def offer_candidates(
+        self, candidates: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+    ) -> None:
+        for (_kind, caps, offsets, keys, hs, idx, sizes, _gate), (cells, cand_keys, cand_hashes, rows) in zip(
             self.states, candidates, strict=True
         ):
-            _offer_candidates(cells, cand_keys, rows, caps, offsets, keys, idx, sizes)
+            _offer_candidates(cells, cand_keys, cand_hashes, rows, caps, offsets, keys, hs, idx, sizes)
 
     def mask(self, n: int) -> np.ndarray:
         """Rows kept by every heap kind (``both`` = intersection)."""
         issues = None
-        for _kind, _caps, offsets, _keys, idx, sizes, _gate in self.states:
+        for _kind, _caps, offsets, _keys, _hs, idx, sizes, _gate in self.states:
             mask = kernels._heap_mask(n, offsets, idx, sizes)
             issues = mask if issues is None else (issues & mask)
         return issues

@@ -100,6 +100,32 @@ def default_method(compat: str, multi_label: bool) -> str:
     return DEFAULT_FILTER_CLEANLAB if compat == "cleanlab" else DEFAULT_FILTER
 
 
+def _warn_if_implausible(result: ScanResult, score: str) -> None:
+    """Say so when the labels and the probabilities disagree on most rows: a wrong class order, probabilities
+    of another data set or in-sample probabilities look like this, and the report alone would not tell."""
+    import warnings
+
+    from labelaudit.errors import LabelauditWarning
+
+    summary = result.summary
+    noise = summary.get("estimated_noise_rate")
+    k = max(int(summary.get("num_classes", 2)), 2)
+    reasons = []
+    if noise is not None and noise > 0.5:
+        reasons.append(f"the estimated share of wrong labels is {noise:.0%}")
+    if score == "self_confidence" and len(result.report):
+        unlikely = float((result.report["label_quality"].to_numpy() < 0.5 / k).mean())
+        if unlikely > 0.5:
+            reasons.append(f"{unlikely:.0%} of the given labels get less than {0.5 / k:.2g} probability")
+    if reasons:
+        warnings.warn(
+            f"implausible result: {' and '.join(reasons)}; check the class order of the probability columns "
+            "(--classes, the p_* names) and that the probabilities belong to these rows",
+            LabelauditWarning,
+            stacklevel=3,
+        )
+
+
 def _free_memory() -> int | None:
     try:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
@@ -274,6 +300,8 @@ def scan(
             from labelaudit.engines.memory import run_single_label
 
             result = single_label_result(run_single_label(frame, opts))
+    if not multi_label:
+        _warn_if_implausible(result, score)
     # the engine is not recorded in the report: every engine writes the same bytes
     result.parameters = _parameters(opts)
     result.versions = versions()

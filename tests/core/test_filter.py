@@ -69,18 +69,21 @@ def _problem(seed: int, quantize: bool = False):
 
 def _reference_selections(labels, probs, per_cell, per_class):
     """Brute force: per cell the largest margins (exact), per class the lowest self-confidence;
-    equal keys go to the lower row index."""
+    equal keys go to the lower hash of the row's content, then the lower row index."""
+    from labelaudit.core.kernels import row_hash
+
     pbnr = np.zeros(len(labels), bool)
     pbc = np.zeros(len(labels), bool)
     p = probs.astype(np.float64)
+    hashes = np.array([row_hash(labels[i], probs[i]) for i in range(len(labels))], dtype=np.uint64)
     for c in range(p.shape[1]):
         rows = np.flatnonzero(labels == c)
         for j in range(p.shape[1]):
             if j != c and per_cell[c, j] > 0:
                 margin = p[rows, j] - p[rows, c]
-                pbnr[rows[np.lexsort((rows, -margin))[: per_cell[c, j]]]] = True
+                pbnr[rows[np.lexsort((rows, hashes[rows], -margin))[: per_cell[c, j]]]] = True
         if per_class[c] > 0:
-            pbc[rows[np.lexsort((rows, p[rows, c]))[: per_class[c]]]] = True
+            pbc[rows[np.lexsort((rows, hashes[rows], p[rows, c]))[: per_class[c]]]] = True
     return pbnr, pbc
 
 
