@@ -39,7 +39,7 @@ def test_float32_probabilities_just_above_one_are_accepted(tmp_path: Path) -> No
     probs[7, 0] = 1.01
     np.save(tmp_path / "bad.npy", probs)
     assert_one_line_error(
-        run_cli("scan", tmp_path / "d.csv", "--probs", tmp_path / "bad.npy"), "7", "above 1"
+        run_cli("scan", tmp_path / "d.csv", "--probs", tmp_path / "bad.npy"), "[7, 0]", "outside [0, 1]"
     )
 
 
