@@ -91,6 +91,7 @@ def cleanlab_default(labels: np.ndarray, probs: np.ndarray):
 
 def truth_sets(pattern: str) -> dict[str, dict[str, float]]:
     print("\n## Sets with full truth (P, R, F1 of the flags; AUPRC and best-threshold F1 of the ranking)\n")
+    print("labelaudit rows: its default ranking (posterior); cleanlab row: self-confidence.\n")
     print("| set | rule | flagged | P | R | F1 | AUPRC | best-threshold F1 |")
     print("|---|---|---|---|---|---|---|---|")
     facts: dict[str, dict[str, float]] = {}
@@ -105,6 +106,9 @@ def truth_sets(pattern: str) -> dict[str, dict[str, float]]:
         if ref is not None:
             rows.append(("cleanlab 2.9 default", ref[0], auprc(ref[1], wrong), best_f1(ref[1], wrong)))
         f = facts.setdefault(path.name, {"best": best, "errors": int(wrong.sum())})
+        f["best_self_confidence"] = best_f1(
+            label_quality_scores(labels, probs, method="self_confidence"), wrong
+        )
         for rule, mask, a, b in rows:
             p, r, f1 = prf(mask, wrong)
             name = f"**{rule}** (default)" if rule == DEFAULT_FILTER else rule
@@ -242,8 +246,12 @@ def targets(facts: dict[str, dict[str, float]], ml: dict[str, dict[str, float]])
         )
     real = {k: v for k, v in facts.items() if k.startswith("cifar10n")}
     if real:
+        gap = max(v["best_self_confidence"] - v["f1"] for v in real.values())
+        print(
+            f"- CIFAR-10N: largest gap to the best-threshold F1 of self-confidence {gap:.3f} (target <= 0.02)"
+        )
         gap = max(v["best"] - v["f1"] for v in real.values())
-        print(f"- CIFAR-10N: largest gap to the best-threshold F1 {gap:.3f} (target <= 0.02)")
+        print(f"- CIFAR-10N: largest gap to the best-threshold F1 of the default ranking {gap:.3f}")
     clean = [v for v in facts.values() if v["errors"] == 0 and "ref_flagged" in v]
     for v in clean:
         print(f"- clean set: default flags {v['flagged']}, reference {v['ref_flagged']} (target <= half)")
