@@ -39,6 +39,7 @@ import numpy as np
 
 from labelaudit.core import kernels
 from labelaudit.core.confident import _calibrate, _check_joint, _confident_pass, _Pass
+from labelaudit.core.posterior import row_hashes
 from labelaudit.core.validate import check_compat, prepare_inputs
 from labelaudit.errors import UsageError
 
@@ -270,7 +271,8 @@ def find_label_issues(
     )
     if filter_by == "posterior":
         error = _error_probability(labels, pred_probs, np.asarray(cj), passed.counts, compat)
-        return posterior_rule_mask(filter_by, None, error, labels, top, int(min_examples_per_class))
+        hashes = row_hashes(labels, pred_probs)
+        return posterior_rule_mask(filter_by, None, error, labels, top, int(min_examples_per_class), hashes)
     per_cell, per_class = _prune_counts(
         np.asarray(cj), passed.counts, float(frac_noise), int(min_examples_per_class), compat
     )
@@ -280,7 +282,8 @@ def find_label_issues(
         mask = select(labels, pred_probs, per_cell, None, passed)
     if filter_by in POSTERIOR_FILTER_METHODS:
         error = _error_probability(labels, pred_probs, np.asarray(cj), passed.counts, compat)
-        return posterior_rule_mask(filter_by, mask, error, labels, top, int(min_examples_per_class))
+        hashes = row_hashes(labels, pred_probs)
+        return posterior_rule_mask(filter_by, mask, error, labels, top, int(min_examples_per_class), hashes)
     if filter_by in ("prune_by_class", "both"):
         by_class = select(labels, pred_probs, None, per_class, passed)
         mask = by_class if mask is None else (mask & by_class)
@@ -305,9 +308,11 @@ def posterior_rule_mask(
     labels: np.ndarray,
     label_is_top: np.ndarray,
     min_examples_per_class: int,
+    hashes: np.ndarray,
 ) -> np.ndarray:
     """The mask of a rule in ``POSTERIOR_FILTER_METHODS`` from the ``prune_by_noise_rate`` mask (not
-    needed for ``posterior``) and the error probabilities; shared by every engine."""
+    needed for ``posterior``) and the error probabilities; shared by every engine. Equal error
+    probabilities are ordered by ``hashes`` (``posterior.row_hashes``: the row's content), then row."""
     # no exclusion of rows whose label is the model's top class: the posterior already weighs the
     # model's vote against the estimated noise, which can make even a top-class label more likely wrong
     mask = error > 0.5
@@ -315,14 +320,16 @@ def posterior_rule_mask(
         mask |= noise_rate & ~label_is_top
     if filter_by == "likeliest_errors":
         rows = np.arange(error.shape[0])
-        order = np.lexsort((rows, -error))  # highest error probability first, ties by row
+        order = np.lexsort((rows, hashes, -error))  # highest error probability first
         count = int(mask.sum())
         mask = np.zeros_like(mask)
         mask[order[:count]] = True
-    return _keep_per_class(mask, labels, error, min_examples_per_class)
+    return _keep_per_class(mask, labels, error, min_examples_per_class, hashes)
 
 
-def _keep_per_class(mask: np.ndarray, labels: np.ndarray, error: np.ndarray, min_keep: int) -> np.ndarray:
+def _keep_per_class(
+    mask: np.ndarray, labels: np.ndarray, error: np.ndarray, min_keep: int, hashes: np.ndarray
+) -> np.ndarray:
     """Unflag the least likely errors of any class that would keep fewer than ``min_keep`` examples."""
     k = int(labels.max()) + 1 if labels.size else 0
     counts = np.bincount(labels, minlength=k)
@@ -330,7 +337,7 @@ def _keep_per_class(mask: np.ndarray, labels: np.ndarray, error: np.ndarray, min
     for c in np.flatnonzero(counts - flagged < np.minimum(counts, min_keep)):
         rows = np.flatnonzero(mask & (labels == c))
         excess = int(min(counts[c], min_keep) - (counts[c] - flagged[c]))
-        order = np.lexsort((rows, error[rows]))  # lowest error probability first, ties by row
+        order = np.lexsort((rows, hashes[rows], error[rows]))  # lowest error probability first
         mask[rows[order[:excess]]] = False
     return mask
 

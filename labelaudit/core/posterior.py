@@ -28,6 +28,7 @@ from typing import Any
 import numba
 import numpy as np
 
+from labelaudit.core.kernels import row_hash
 from labelaudit.core.validate import check_compat, prepare_inputs
 
 #: EM iterations per row (at most; a row stops when no entry of q moves by more than ``TOLERANCE``).
@@ -81,6 +82,19 @@ def _error_probability_kernel(labels, pred_probs, noise, max_iter, tol):  # prag
         e = 1.0 - noise[lab, lab] * q[lab] / mix if mix > 0 else 1.0
         out[row] = min(max(e, 0.0), 1.0)
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _row_hashes(labels, pred_probs):  # pragma: no cover - numba
+    out = np.empty(labels.shape[0], dtype=np.uint64)
+    for i in range(labels.shape[0]):
+        out[i] = row_hash(labels[i], pred_probs[i])
+    return out
+
+
+def row_hashes(labels: np.ndarray, pred_probs: np.ndarray) -> np.ndarray:
+    """``kernels.row_hash`` of every row: the tie-break of equal error probabilities (content, not position)."""
+    return _row_hashes(np.ascontiguousarray(labels, dtype=np.int64), pred_probs)
 
 
 def error_probability_from_noise(

@@ -49,7 +49,7 @@ from labelaudit.core.filter import (
     default_filter,
     posterior_rule_mask,
 )
-from labelaudit.core.posterior import error_probability_from_noise
+from labelaudit.core.posterior import error_probability_from_noise, row_hashes
 from labelaudit.core.scores import _CODES, SCORE_METHODS, default_score
 from labelaudit.core.summary import summary_from_joint
 from labelaudit.core.validate import (
@@ -540,11 +540,14 @@ def stream_label_issues(
     # pass 3: error probabilities and bounded heaps with the capacities of the calibrated joint
     noise = posterior_noise(cj, counts)
     error = np.empty(n, dtype=np.float64)
+    hashes = np.empty(n, dtype=np.uint64) if filter_by in POSTERIOR_FILTER_METHODS else None
     heaps = None
     if fold.flagged is None:
         heaps = Heaps(heap_capacities(cj, counts, filter_by, frac_noise, min_examples_per_class))
     for offset, lab, probs in probs_chunks():
         error[offset : offset + lab.shape[0]] = error_probability_chunk(lab, probs, noise)
+        if hashes is not None:
+            hashes[offset : offset + lab.shape[0]] = row_hashes(lab, probs)
         if heaps is not None and not heaps.empty:
             heaps.offer(lab, probs, offset)
     if fold.flagged is not None:
@@ -553,7 +556,7 @@ def stream_label_issues(
         issues = heaps.mask(n) & ~label_is_top if heaps.states else None
         if filter_by in POSTERIOR_FILTER_METHODS:
             issues = posterior_rule_mask(
-                filter_by, issues, error, labels, label_is_top, min_examples_per_class
+                filter_by, issues, error, labels, label_is_top, min_examples_per_class, hashes
             )
     quality = quality_from_error(score, quality, error)
     return StreamResult(issues, quality, predicted, labels, counts, thresholds, raw, cj, renormalise, error)

@@ -115,3 +115,47 @@ def test_bad_arguments():
         error_probability(labels, probs, compat="nope")
     with pytest.raises(InputError):
         error_probability(np.array([0, 5]), probs)
+
+
+def _contents(labels: np.ndarray, probs: np.ndarray, mask: np.ndarray) -> list[tuple]:
+    return sorted((int(lab), tuple(row)) for lab, row in zip(labels[mask], probs[mask].tolist(), strict=True))
+
+
+def test_posterior_rules_do_not_depend_on_row_order():
+    # probabilities in eighths: many rows share an error probability, so the cut falls inside ties
+    # (and every sum is exact, so the thresholds cannot depend on the order of summation either)
+    labels, probs, _truth, _noise = _noisy_problem(6, 3000, 3)
+    eighths = np.floor(probs * 8)
+    short = (8 - eighths.sum(axis=1)).astype(int)
+    order = np.argsort(-(probs * 8 - eighths), axis=1, kind="stable")
+    for i in range(labels.size):
+        eighths[i, order[i, : short[i]]] += 1
+    probs = eighths / 8
+    perm = np.random.default_rng(1).permutation(labels.size)
+    for rule in ("likeliest_errors", "noise_rate_or_posterior", "posterior"):
+        for keep in (1, 900):
+            mask = find_label_issues(labels, probs, filter_by=rule, min_examples_per_class=keep)
+            shuffled = find_label_issues(
+                labels[perm], probs[perm], filter_by=rule, min_examples_per_class=keep
+            )
+            # rows with identical content are interchangeable: compare what is flagged, as a multiset
+            assert _contents(labels, probs, mask) == _contents(labels[perm], probs[perm], shuffled), (
+                rule,
+                keep,
+            )
+
+
+def test_equal_error_probabilities_are_cut_by_content_hash():
+    from labelaudit.core.filter import posterior_rule_mask
+
+    error = np.array([0.9, 0.7, 0.7, 0.7, 0.2, 0.2])
+    labels = np.zeros(6, dtype=np.int64)
+    top = np.zeros(6, dtype=bool)
+    hashes = np.array([5, 30, 10, 20, 7, 3], dtype=np.uint64)
+    # count 5 (four above 1/2, and row 4 from PBNR); of the two 0.2s the lower hash (row 5) is taken
+    noise_rate = np.array([False, False, False, False, True, False])
+    mask = posterior_rule_mask("likeliest_errors", noise_rate, error, labels, top, 0, hashes)
+    assert np.flatnonzero(mask).tolist() == [0, 1, 2, 3, 5]
+    # count 4; keeping 4 of the 6 unflags two of the three 0.7s: the lower hashes (rows 2 and 3)
+    mask = posterior_rule_mask("likeliest_errors", np.zeros(6, dtype=bool), error, labels, top, 4, hashes)
+    assert np.flatnonzero(mask).tolist() == [0, 1]
