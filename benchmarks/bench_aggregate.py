@@ -85,7 +85,8 @@ def _ours(frame: pd.DataFrame, method: str, probs: np.ndarray | None = None) -> 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = aggregate(ann, method=method, pred_probs=probs)
-    return pd.Series(result.items["consensus_label"].to_numpy(), index=result.items["item"].astype(str))
+    labels = result.items["consensus_label"].astype(str).to_numpy()  # gold is read as text
+    return pd.Series(labels, index=result.items["item"].astype(str))
 
 
 def _theirs(ck, frame: pd.DataFrame, name: str) -> pd.Series:
@@ -101,7 +102,7 @@ def _theirs(ck, frame: pd.DataFrame, name: str) -> pd.Series:
         warnings.simplefilter("ignore")
         labels = model.fit_predict(data)
     labels.index = labels.index.astype(str)
-    return labels
+    return labels.astype(str)
 
 
 def _print(table: list[dict[str, object]]) -> None:
@@ -183,7 +184,7 @@ def _cleanlab_consensus(frame: pd.DataFrame, probs: np.ndarray, items: np.ndarra
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out = get_label_quality_multiannotator(wide.reset_index(drop=True), probs, verbose=False)
-    return pd.Series(out["label_quality"]["consensus_label"].to_numpy(), index=items.astype(str))
+    return pd.Series(out["label_quality"]["consensus_label"].astype(str).to_numpy(), index=items.astype(str))
 
 
 def probabilities_table(ck) -> None:
@@ -191,7 +192,7 @@ def probabilities_table(ck) -> None:
     rows = []
     for scenario, n_items, n_annotators, k, per_item in WITH_PROBS:
         crowd = simulate_crowd(n_items, n_annotators, k, per_item, scenario=scenario, seed=11)
-        truth = crowd.truth.set_index("item")["label"]
+        truth = crowd.truth.set_index("item")["label"].astype(str)
         items = crowd.truth["item"].to_numpy()
         for temperature, calibration in ((1.0, "calibrated"), (0.4, "over-confident")):
             probs = simulate_model_probs(
@@ -229,7 +230,7 @@ def speed_table(ck, small: bool, repeat: int) -> None:
         f"median of {repeat} run(s)\n"
     )
     crowd = simulate_crowd(n_items, n_annotators, 5, 5, scenario="heterogeneous", seed=3)
-    frame, truth = crowd.annotations, crowd.truth.set_index("item")["label"]
+    frame, truth = crowd.annotations, crowd.truth.set_index("item")["label"].astype(str)
     truth.index = truth.index.astype(str)
     # warm-up on a tiny set, so that the one-time loading of the compiled kernels is not counted
     tiny = Annotations.from_long(simulate_crowd(60, 6, 5, 3, seed=0).annotations)
@@ -252,7 +253,9 @@ def speed_table(ck, small: bool, repeat: int) -> None:
     for method in ("auto", "dawid-skene"):
         seconds, result = _median_time(ours(method), repeat)
         timings[method] = seconds
-        labels = pd.Series(result.items["consensus_label"].to_numpy(), index=result.items["item"].astype(str))
+        labels = pd.Series(
+            result.items["consensus_label"].astype(str).to_numpy(), index=result.items["item"].astype(str)
+        )
         rows.append(
             {
                 "implementation": f"labelaudit aggregate(method={method!r}) (DataFrame -> report, summary)",
