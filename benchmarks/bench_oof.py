@@ -119,7 +119,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--models", default="logreg,hgb,knn,mlp")
     parser.add_argument("--sets", default="digits,wine,breast_cancer")
-    args = parser.parse_args()
+    args, _ = parser.parse_known_args()  # run_all.py passes every script the same arguments
     models = [m for m in args.models.split(",") if m]
     if "mlp" in models:
         try:

@@ -13,6 +13,7 @@ SCRIPTS = [
     "bench_multilabel.py",
     "bench_aggregate.py",
     "bench_streaming.py",
+    "bench_oof.py",
     "bench_html.py",
 ]
 
