@@ -62,6 +62,7 @@ def out_of_fold(
     device: str = "auto",
     neighbours: int = DEFAULT_NEIGHBOURS,
     input_format: str | None = None,
+    source: str | None = None,
     progress: Progress | None = None,
 ) -> OOFResult:
     """Out-of-fold predicted probabilities of every row of ``data`` (a DataFrame or a table file).
@@ -70,7 +71,7 @@ def out_of_fold(
     other folds. ``features`` is ``"auto"`` (every column but ``label_col`` and ``id_col``) or column names
     / globs. Folds, model fits and the ``neighbours``-nearest-neighbour agreement depend on the rows'
     content (or ids) and ``seed``, not on the row order. Classes (tags) with fewer examples than folds are
-    kept, warned about and listed in ``metadata["rare_classes"]``.
+    kept, warned about and listed in ``metadata["rare_classes"]``. ``source`` names a DataFrame in messages.
     """
     from threadpoolctl import threadpool_limits
 
@@ -79,9 +80,10 @@ def out_of_fold(
         from labelaudit.io.readers import read_table
 
         source = "<stdin>" if data == "-" else data
-        frame = read_table(data, input_format)
+        # labels and ids as text, as `labelaudit scan` reads them: class names match its reading
+        frame = read_table(data, input_format, text_columns=(label_col, *([id_col] if id_col else [])))
     else:
-        source = "data"
+        source = source or "data"
         frame = data
     if label_col not in frame.columns:
         raise ColumnError(f"{source}: no column {label_col!r} (--label-col)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -33,8 +34,12 @@ def class_labels(series: pd.Series, source: str, column: str) -> tuple[np.ndarra
         names = [str(int(c)) for c in classes]
     else:
         text = series.astype(str).str.strip().to_numpy(dtype=object)
-        classes, codes = np.unique(text, return_inverse=True)
-        names = [str(c) for c in classes]
+        distinct = sorted(set(text))
+        if all(re.fullmatch(r"-?\d+", name) for name in distinct):
+            distinct.sort(key=lambda name: (int(name), name))  # 2 before 10; "1" and "01" stay apart
+        lookup = {name: k for k, name in enumerate(distinct)}
+        codes = np.array([lookup[v] for v in text], dtype=np.int64)
+        names = distinct
     if len(names) < 2:
         raise InputError(
             f"{source}: column {column!r} has a single class ({names[0]!r}); "
