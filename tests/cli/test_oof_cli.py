@@ -307,3 +307,50 @@ def test_mlp_without_torch(tmp_path: Path) -> None:
     # the other models never import torch
     ok = run_cli("oof", path, "-o", tmp_path / "p.csv", env={"PYTHONPATH": str(shadow.parent)})
     assert ok.returncode == 0, ok.stderr
+
+
+def test_progress_per_fold_on_a_terminal(wine, tmp_path: Path) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    data, _ = wine
+    primary, secondary = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "labelaudit",
+                "oof",
+                str(data),
+                "--folds",
+                "3",
+                "--id-col",
+                "id",
+                "-o",
+                str(tmp_path / "p.csv"),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=secondary,
+            timeout=300,
+        )
+        os.close(secondary)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(primary, 4096)
+            except OSError:  # the terminal closed
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(primary)
+    terminal = b"".join(chunks).decode()
+    assert proc.returncode == 0, terminal
+    assert proc.stdout == b""
+    for fold in (1, 2, 3):
+        assert f"fold {fold}/3 fitted" in terminal
