@@ -428,6 +428,28 @@ def posterior_noise(cj: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return _latent(cj, counts, "paper").noise_matrix
 
 
+def final_issues(
+    filter_by: str,
+    flagged: np.ndarray | None,
+    heaps: Heaps | None,
+    error: np.ndarray,
+    hashes: np.ndarray | None,
+    labels: np.ndarray,
+    label_is_top: np.ndarray,
+    min_examples_per_class: int,
+) -> np.ndarray:
+    """Pass-3 combine step: the mask from pass 2's flags or the heaps, and for the posterior rules the
+    error probabilities and content hashes of every row (``hashes`` only for those rules)."""
+    if flagged is not None:
+        return flagged & ~label_is_top
+    issues = heaps.mask(labels.shape[0]) & ~label_is_top if heaps is not None and heaps.states else None
+    if filter_by in POSTERIOR_FILTER_METHODS:
+        issues = posterior_rule_mask(
+            filter_by, issues, error, labels, label_is_top, min_examples_per_class, hashes
+        )
+    return issues
+
+
 def quality_from_error(score: str, quality: np.ndarray, error: np.ndarray) -> np.ndarray:
     """The final scores: ``1 - error`` for the ``posterior`` score, else pass 2's ``quality``."""
     return 1.0 - error if score == "posterior" else quality
@@ -550,14 +572,9 @@ def stream_label_issues(
             hashes[offset : offset + lab.shape[0]] = row_hashes(lab, probs)
         if heaps is not None and not heaps.empty:
             heaps.offer(lab, probs, offset)
-    if fold.flagged is not None:
-        issues = fold.flagged & ~label_is_top
-    else:
-        issues = heaps.mask(n) & ~label_is_top if heaps.states else None
-        if filter_by in POSTERIOR_FILTER_METHODS:
-            issues = posterior_rule_mask(
-                filter_by, issues, error, labels, label_is_top, min_examples_per_class, hashes
-            )
+    issues = final_issues(
+        filter_by, fold.flagged, heaps, error, hashes, labels, label_is_top, min_examples_per_class
+    )
     quality = quality_from_error(score, quality, error)
     return StreamResult(issues, quality, predicted, labels, counts, thresholds, raw, cj, renormalise, error)
 

@@ -84,7 +84,7 @@ class ScanOptions:
     classes: list[str] | None = None
     input_format: str | None = None
     method: str = ""  # the pipeline puts the default rule of the core here
-    score: str = "self_confidence"
+    score: str = ""  # the pipeline puts the default score of the core here
     compat: str = "paper"
     frac_noise: float = 1.0
     normalize: bool = False
@@ -106,6 +106,7 @@ class RowResults:
     ids: Any | None
     summary: dict[str, Any]
     extra: dict[str, Any] = field(default_factory=dict)
+    error_probability: Any = None  # float64 (N,): p(the given label is wrong), labelaudit.core.posterior
 
 
 def check_supported(engine: str, opts: ScanOptions, fmt: str | None) -> None:

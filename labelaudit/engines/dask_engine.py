@@ -182,16 +182,22 @@ def pass_confident(part: Partition, spec: ReadSpec, params: Any):
     return confident_chunk(labels, probs, params)
 
 
-def pass_candidates(part: Partition, spec: ReadSpec, renormalise: bool, capacities: list):
+def pass_candidates(
+    part: Partition, spec: ReadSpec, renormalise: bool, capacities: list, noise: Any, hashes: bool
+):
+    """Pass 3 of a partition: its heaps' entries, its rows' error probabilities (and content hashes)."""
     from labelaudit.core import kernels
-    from labelaudit.core.streaming import Heaps
+    from labelaudit.core.posterior import row_hashes
+    from labelaudit.core.streaming import Heaps, error_probability_chunk
 
     labels, probs, _ = _chunk(part, spec, False)
     if renormalise:
         probs = kernels.normalize_rows(probs)
     heaps = Heaps(capacities)
-    heaps.offer(labels, probs, part.offset)
-    return heaps.candidates()
+    if not heaps.empty:
+        heaps.offer(labels, probs, part.offset)
+    error = error_probability_chunk(labels, probs, noise)
+    return heaps.candidates(), error, row_hashes(labels, probs) if hashes else None
 
 
 # ------------------------------------------------------------------------------------------------
@@ -231,13 +237,17 @@ def run_dask(opts: ScanOptions, scheduler: str | None = None) -> RowResults:
 
     from labelaudit.core.scores import SCORE_METHODS
     from labelaudit.core.streaming import (
+        POSTERIOR_FILTER_METHODS,
         ChecksFold,
         ConfidentFold,
         Heaps,
         StreamResult,
         check_streaming_params,
         confident_params,
+        final_issues,
         heap_capacities,
+        posterior_noise,
+        quality_from_error,
         stream_summary,
         thresholds_from,
     )
@@ -284,22 +294,42 @@ def run_dask(opts: ScanOptions, scheduler: str | None = None) -> RowResults:
         for part, part_result in zip(parts, run(pass_confident, spec, params), strict=True):
             confident.add(part.offset, part_result)
         raw, cj = confident.finish(counts)
-        if confident.flagged is not None:
-            issues = confident.flagged & ~confident.label_is_top
-        else:
-            # pass 3: each partition's heaps, then their entries offered to the client's heaps
-            capacities = heap_capacities(cj, counts, opts.method, opts.frac_noise, 1)
-            heaps = Heaps(capacities)
+        # pass 3: each partition's heaps (their entries offered to the client's heaps) and error probabilities
+        capacities = (
+            []
+            if confident.flagged is not None
+            else heap_capacities(cj, counts, opts.method, opts.frac_noise, 1)
+        )
+        heaps = Heaps(capacities)
+        noise = posterior_noise(cj, counts)
+        want_hashes = opts.method in POSTERIOR_FILTER_METHODS
+        error = np.empty(n, dtype=np.float64)
+        hashes = np.empty(n, dtype=np.uint64) if want_hashes else None
+        for part, (candidates, part_error, part_hashes) in zip(
+            parts, run(pass_candidates, spec, renormalise, capacities, noise, want_hashes), strict=True
+        ):
+            error[part.offset : part.offset + part_error.shape[0]] = part_error
+            if hashes is not None:
+                hashes[part.offset : part.offset + part_error.shape[0]] = part_hashes
             if not heaps.empty:
-                for candidates in run(pass_candidates, spec, renormalise, capacities):
-                    heaps.offer_candidates(candidates)
-            issues = heaps.mask(n) & ~confident.label_is_top
+                heaps.offer_candidates(candidates)
+        issues = final_issues(
+            opts.method, confident.flagged, heaps, error, hashes, labels, confident.label_is_top, 1
+        )
 
+    quality = quality_from_error(opts.score, confident.quality, error)
     result = StreamResult(
-        issues, confident.quality, confident.predicted, labels, counts, thresholds, raw, cj, renormalise
+        issues, quality, confident.predicted, labels, counts, thresholds, raw, cj, renormalise, error
     )
     summary = stream_summary(result, class_names=class_names, issues=result.issues)
     id_values = np.concatenate(ids) if opts.id_col is not None else None
     return RowResults(
-        result.labels, result.predicted, result.quality, result.issues, list(class_names), id_values, summary
+        result.labels,
+        result.predicted,
+        result.quality,
+        result.issues,
+        list(class_names),
+        id_values,
+        summary,
+        error_probability=result.error_probability,
     )

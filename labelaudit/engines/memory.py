@@ -25,6 +25,7 @@ def load_probabilities_for(frame: Any, opts: ScanOptions, source: str) -> Probab
 def run_single_label(frame: Any, opts: ScanOptions) -> RowResults:
     """The single-label confident-learning scan of an already-read table."""
     from labelaudit.core.filter import find_label_issues
+    from labelaudit.core.posterior import error_probability
     from labelaudit.core.scores import label_quality_scores, predicted_labels
     from labelaudit.core.summary import dataset_summary
     from labelaudit.core.validate import check_inputs
@@ -51,11 +52,14 @@ def run_single_label(frame: Any, opts: ScanOptions) -> RowResults:
         issues = find_label_issues(
             labels, pred_probs, filter_by=opts.method, frac_noise=opts.frac_noise, compat=opts.compat
         )
-        quality = label_quality_scores(labels, pred_probs, method=opts.score)
+        quality = label_quality_scores(labels, pred_probs, method=opts.score, compat=opts.compat)
+        error = error_probability(labels, pred_probs, compat=opts.compat)
         suggested = predicted_labels(pred_probs)
         summary = dataset_summary(
             labels, pred_probs, class_names=class_names, compat=opts.compat, issues=issues
         )
 
     id_values = ids.astype(str).to_numpy() if ids is not None else None
-    return RowResults(labels, suggested, quality, issues, class_names, id_values, summary)
+    return RowResults(
+        labels, suggested, quality, issues, class_names, id_values, summary, error_probability=error
+    )

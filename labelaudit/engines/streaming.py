@@ -72,5 +72,12 @@ def run_streaming(opts: ScanOptions, chunk_rows: int) -> RowResults:
     summary = stream_summary(result, class_names=class_names, issues=result.issues)
     id_values = np.concatenate(ids) if opts.id_col is not None else None
     return RowResults(
-        result.labels, result.predicted, result.quality, result.issues, list(class_names), id_values, summary
+        result.labels,
+        result.predicted,
+        result.quality,
+        result.issues,
+        list(class_names),
+        id_values,
+        summary,
+        error_probability=result.error_probability,
     )

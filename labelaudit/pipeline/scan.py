@@ -10,6 +10,7 @@ id                 string   the ``id_col`` value (only with ``id_col``)
 given_label        string   the label in the data
 suggested_label    string   the model's most likely class (ties: first column)
 label_quality      float64  ``score`` of the given label, in [0, 1]; lower = more suspicious
+error_probability  float64  probability that the given label is wrong (labelaudit.core.posterior)
 is_label_issue     bool     flagged by ``method``
 rank               int64    1 = most suspicious (ascending label_quality, ties by row)
 =================  =======  =============================================================
@@ -54,6 +55,7 @@ def single_label_result(rows: RowResults) -> ScanResult:
     report["given_label"] = names[rows.labels]
     report["suggested_label"] = names[rows.suggested]
     report["label_quality"] = np.asarray(rows.quality, dtype=np.float64)
+    report["error_probability"] = np.asarray(rows.error_probability, dtype=np.float64)
     report["is_label_issue"] = np.asarray(rows.issues, dtype=bool)
     report["rank"] = rank_issues(rows.quality).astype(np.int64)
     columns = [
@@ -63,8 +65,11 @@ def single_label_result(rows: RowResults) -> ScanResult:
         "given_label",
         "suggested_label",
         "label_quality",
+        "error_probability",
         "is_label_issue",
     ]
+    # the expected number of wrong labels: what the flag count is measured against
+    rows.summary["expected_label_errors"] = float(report["error_probability"].sum())
     return ScanResult(report, rows.summary, columns, REPORT_SCHEMA)
 
 
@@ -98,6 +103,15 @@ def default_method(compat: str, multi_label: bool) -> str:
     else:
         from labelaudit.core.filter import DEFAULT_FILTER, DEFAULT_FILTER_CLEANLAB
     return DEFAULT_FILTER_CLEANLAB if compat == "cleanlab" else DEFAULT_FILTER
+
+
+def default_score(compat: str, multi_label: bool) -> str:
+    """The label-quality score used when none is named (labelaudit's own; the reference's under compat=cleanlab)."""
+    if multi_label:
+        return "self_confidence"  # the per-tag score pooled by --pooling
+    from labelaudit.core.scores import default_score as core_default
+
+    return core_default(compat)
 
 
 def _warn_if_implausible(result: ScanResult, score: str) -> None:
@@ -216,7 +230,7 @@ def scan(
     classes: list[str] | None = None,
     input_format: str | None = None,
     method: str | None = None,
-    score: str = "self_confidence",
+    score: str | None = None,
     compat: str = "paper",
     frac_noise: float = 1.0,
     normalize: bool = False,
@@ -239,6 +253,8 @@ def scan(
 
     if method is None:
         method = default_method(compat, multi_label)
+    if score is None:
+        score = default_score(compat, multi_label)
     frame = None
     if isinstance(data, str | os.PathLike):
         path = os.fspath(data)

@@ -17,7 +17,16 @@ from tests.conftest import FIXTURES, assert_one_line_error, run_cli
 FIXTURE = FIXTURES / "cifar10-test-slice.csv"
 REVIEW = FIXTURES / "cifar10-test-slice.review.csv"
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
-REPORT_COLUMNS = ["row", "id", "given_label", "suggested_label", "label_quality", "is_label_issue", "rank"]
+REPORT_COLUMNS = [
+    "row",
+    "id",
+    "given_label",
+    "suggested_label",
+    "label_quality",
+    "error_probability",
+    "is_label_issue",
+    "rank",
+]
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +66,14 @@ def test_csv_to_parquet_report_schema_and_api_parity(tmp_path: Path, fixture_fra
     issues, quality = _api_result(fixture_frame)
     np.testing.assert_array_equal(report["is_label_issue"].to_numpy(), issues)
     np.testing.assert_allclose(report["label_quality"].to_numpy(), quality, rtol=0, atol=1e-12)
+    from labelaudit import error_probability
+
+    labels = fixture_frame["label"].map({c: k for k, c in enumerate(CLASSES)}).to_numpy()
+    expected_error = error_probability(
+        labels, fixture_frame[[f"p_{c}" for c in CLASSES]].to_numpy(dtype=np.float64)
+    )
+    assert report["error_probability"].dtype == np.float64
+    np.testing.assert_array_equal(report["error_probability"].to_numpy(), expected_error)
 
     meta = read_parquet_metadata(str(out))
     assert meta["schema"] == "labelaudit.scan/1"
