@@ -15,7 +15,10 @@ model's own probabilities. The error probability is then
 
     error_probability = 1 - T[i, i] q_i / (T q)_i
 
-with ``q`` the deconvolved row and ``i`` the given label. Everything beyond the row itself is one
+with ``q`` the deconvolved row and ``i`` the given label. The deconvolution runs over the given label
+and the ``SUPPORT - 1`` most probable other classes of the row (every class when K <= ``SUPPORT``),
+with ``T`` restricted to them and its columns renormalised: the error probability given that the true
+class is one of them. Everything beyond the row itself is one
 K x K matrix, so chunked and partitioned engines compute it row by row after their confident-joint
 pass. Each row is computed on its own, in float64, with a fixed iteration budget: the result does
 not depend on chunking, thread count or row order.
@@ -34,52 +37,84 @@ from labelaudit.core.validate import check_compat, prepare_inputs
 #: EM iterations per row (at most; a row stops when no entry of q moves by more than ``TOLERANCE``).
 MAX_ITERATIONS = 50
 TOLERANCE = 1e-7
+#: Classes per row the deconvolution runs over: the given label and the most probable others (all of them
+#: when K <= SUPPORT). The rest carry little mass and would make each row cost O(K^2) per iteration.
+SUPPORT = 10
 
 
 @numba.njit(cache=True, nogil=True)
-def _error_probability_kernel(labels, pred_probs, noise, max_iter, tol):  # pragma: no cover - numba
+def _error_probability_kernel(labels, pred_probs, noise, support, max_iter, tol):  # pragma: no cover - numba
     n, k = pred_probs.shape
+    smax = min(support, k)
     out = np.empty(n, dtype=np.float64)
-    p = np.empty(k, dtype=np.float64)
-    q = np.empty(k, dtype=np.float64)
-    m = np.empty(k, dtype=np.float64)
-    r = np.empty(k, dtype=np.float64)
+    cls = np.empty(smax, dtype=np.int64)  # the row's classes: the given label and the most probable others
+    sub = np.empty((smax, smax), dtype=np.float64)  # noise restricted to them, columns renormalised
+    p = np.empty(smax, dtype=np.float64)
+    q = np.empty(smax, dtype=np.float64)
+    m = np.empty(smax, dtype=np.float64)
+    r = np.empty(smax, dtype=np.float64)
     for row in range(n):
-        s = 0.0
+        lab = labels[row]
+        # cls[0] = label; cls[1:] = the most probable other classes (ties: lower class), by insertion
+        cls[0] = lab
+        filled = 1
+        s = smax
         for j in range(k):
-            v = max(float(pred_probs[row, j]), 0.0)
-            p[j] = v
-            s += v
-        for j in range(k):
-            q[j] = p[j] / s if s > 0 else 1.0 / k
-            p[j] = q[j]
+            if j == lab:
+                continue
+            v = float(pred_probs[row, j])
+            if filled < s:
+                pos = filled
+                filled += 1
+            elif v > float(pred_probs[row, cls[s - 1]]):
+                pos = s - 1
+            else:
+                continue
+            while pos > 1 and float(pred_probs[row, cls[pos - 1]]) < v:
+                cls[pos] = cls[pos - 1]
+                pos -= 1
+            cls[pos] = j
+        s = filled
+        total = 0.0
+        for a in range(s):
+            v = max(float(pred_probs[row, cls[a]]), 0.0)
+            p[a] = v
+            total += v
+        for a in range(s):
+            p[a] = p[a] / total if total > 0 else 1.0 / s
+            q[a] = p[a]
+        for b in range(s):
+            col = 0.0
+            for a in range(s):
+                col += noise[cls[a], cls[b]]
+            for a in range(s):
+                sub[a, b] = noise[cls[a], cls[b]] / col if col > 0 else (1.0 if a == b else 0.0)
         for _ in range(max_iter):
-            for i in range(k):
+            for a in range(s):
                 acc = 0.0
-                for j in range(k):
-                    acc += noise[i, j] * q[j]
-                m[i] = acc
-            for i in range(k):
-                r[i] = p[i] / m[i] if m[i] > 0 else 0.0
+                for b in range(s):
+                    acc += sub[a, b] * q[b]
+                m[a] = acc
+            for a in range(s):
+                r[a] = p[a] / m[a] if m[a] > 0 else 0.0
             total = 0.0
-            for j in range(k):
+            for b in range(s):
                 acc = 0.0
-                for i in range(k):
-                    acc += noise[i, j] * r[i]
-                m[j] = q[j] * acc  # reuse m as the new q
-                total += m[j]
+                for a in range(s):
+                    acc += sub[a, b] * r[a]
+                m[b] = q[b] * acc  # reuse m as the new q
+                total += m[b]
             moved = 0.0
-            for j in range(k):
-                v = m[j] / total if total > 0 else q[j]
-                moved = max(moved, abs(v - q[j]))
-                q[j] = v
+            for b in range(s):
+                v = m[b] / total if total > 0 else q[b]
+                moved = max(moved, abs(v - q[b]))
+                q[b] = v
             if moved <= tol:
                 break
-        lab = labels[row]
         mix = 0.0
-        for j in range(k):
-            mix += noise[lab, j] * q[j]
-        e = 1.0 - noise[lab, lab] * q[lab] / mix if mix > 0 else 1.0
+        for b in range(s):
+            mix += sub[0, b] * q[b]
+        e = 1.0 - sub[0, 0] * q[0] / mix if mix > 0 else 1.0
         out[row] = min(max(e, 0.0), 1.0)
     return out
 
@@ -107,7 +142,12 @@ def error_probability_from_noise(
     """
     noise = np.ascontiguousarray(noise_matrix, dtype=np.float64)
     return _error_probability_kernel(
-        np.ascontiguousarray(labels, dtype=np.int64), pred_probs, noise, MAX_ITERATIONS, TOLERANCE
+        np.ascontiguousarray(labels, dtype=np.int64),
+        pred_probs,
+        noise,
+        SUPPORT,
+        MAX_ITERATIONS,
+        TOLERANCE,
     )
 
 

@@ -159,3 +159,21 @@ def test_equal_error_probabilities_are_cut_by_content_hash():
     # count 4; keeping 4 of the 6 unflags two of the three 0.7s: the lower hashes (rows 2 and 3)
     mask = posterior_rule_mask("likeliest_errors", np.zeros(6, dtype=bool), error, labels, top, 4, hashes)
     assert np.flatnonzero(mask).tolist() == [0, 1]
+
+
+def test_support_limits_the_classes_per_row_only_beyond_ten():
+    from labelaudit.core import posterior
+
+    rng = np.random.default_rng(8)
+    for k in (3, 10, 14):
+        probs = rng.dirichlet(np.full(k, 0.5), 400)
+        labels = rng.integers(0, k, 400)
+        noise = rng.dirichlet(np.ones(k), k).T * 0.3 + np.eye(k) * 0.7  # columns sum to 1
+        got = error_probability(labels, probs, noise_matrix=noise)
+        full = posterior._error_probability_kernel(
+            labels, probs, noise, k, posterior.MAX_ITERATIONS, posterior.TOLERANCE
+        )
+        if k <= posterior.SUPPORT:
+            assert np.array_equal(got, full)
+        else:  # the dropped classes hold little mass: close, not equal
+            assert np.abs(got - full).max() < 0.2 and not np.array_equal(got, full)
