@@ -7,6 +7,7 @@
     │   └── InvalidProbabilitiesError  exit 2  probabilities are NaN/inf, negative, logits, out of [0, 1]
     ├── UsageError                  exit 2   options contradict each other or name unknown values
     ├── ConfigError                 exit 2   a configuration or baseline file is wrong
+    ├── OutputError                 exit 2   an output cannot be written: disk full, closed stream, unwritable
     └── GateFailed                  exit 1   the data was read fine, but findings exceed a threshold
 
     LabelauditWarning (UserWarning)          something looks off but a result is still produced
@@ -19,6 +20,9 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_GATE_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERNAL = (
+    70  # a bug in labelaudit (sysexits' EX_SOFTWARE): never 1, which CI reads as "the gate failed"
+)
 
 
 class LabelauditError(Exception):
@@ -49,6 +53,10 @@ class UsageError(LabelauditError, ValueError):
 
 class ConfigError(LabelauditError):
     """A configuration or baseline file is invalid."""
+
+
+class OutputError(LabelauditError):
+    """An output cannot be written (disk full, closed stream, unwritable target); the old file is kept."""
 
 
 class GateFailed(LabelauditError):

@@ -29,7 +29,7 @@ from typing import Any
 import typer
 
 from labelaudit.cli.errors import handle_errors
-from labelaudit.cli.provenance import versions as library_versions
+from labelaudit.pipeline.provenance import versions as library_versions
 
 REPORT_SCHEMA = "labelaudit.aggregate/1"
 ANNOTATORS_SCHEMA = "labelaudit.aggregate-annotators/1"
@@ -52,9 +52,9 @@ def _file_format(path: str, option: str) -> str:
 
 
 def _load_probabilities(path: str, ann: Any, item_col: str, prob_cols: str) -> tuple[Any, Any]:
-    from labelaudit.cli.inputs import match_columns, numeric_matrix, require_column
     from labelaudit.core.aggregate import align_probabilities
     from labelaudit.errors import InputError
+    from labelaudit.io.columns import match_columns, numeric_matrix, require_column
     from labelaudit.io.readers import read_table
 
     table = read_table(path)
@@ -128,8 +128,7 @@ def aggregate(
 ) -> None:
     """Consensus labels and annotator quality from several annotators per item."""
     from labelaudit.core.aggregate import check_parameters
-    from labelaudit.errors import UsageError
-    from labelaudit.io.writers import check_writable, output_format_for
+    from labelaudit.io.writers import output_format_for
 
     started = time.perf_counter()
     # --- everything that can be checked without reading data
@@ -147,22 +146,24 @@ def aggregate(
     annotators_fmt = _file_format(annotators_out, "--annotators-out") if annotators_out else None
     audit_fmt = _file_format(audit_out, "--audit-out") if audit_out else None
     audit = audit or audit_out is not None
-    named = [p for p in (output, summary_path, annotators_out, audit_out) if p is not None and p != "-"]
-    if len(set(named)) != len(named):
-        raise UsageError("-o, --summary, --annotators-out and --audit-out must name different files")
-    if data != "-" and data in named:
-        raise UsageError(f"{data}: an output would overwrite the input")
-    for path in named:
-        check_writable(path)
-    if summary_path == "-" and out_fmt is not None and (output is None or output == "-"):
-        raise UsageError("--summary - and the report cannot both go to stdout")
+    from labelaudit.io.paths import check_paths
+
+    check_paths(
+        [("DATA", data), ("--probs", probs)],
+        [
+            ("-o", "-" if output is None and out_fmt is not None else output),  # --format alone: stdout
+            ("--summary", summary_path),
+            ("--annotators-out", annotators_out),
+            ("--audit-out", audit_out),
+        ],
+    )
 
     # --- read and compute; nothing is written until everything succeeded
     import warnings
 
-    from labelaudit.cli.inputs import display_name
     from labelaudit.core.aggregate import Annotations
     from labelaudit.core.aggregate import aggregate as run_aggregate
+    from labelaudit.io.columns import display_name
     from labelaudit.io.readers import read_table
 
     source = display_name(data)

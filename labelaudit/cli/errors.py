@@ -1,4 +1,5 @@
-"""The one place where exceptions become messages and exit codes."""
+"""The one place where exceptions become messages and exit codes (the entry point, :func:`labelaudit.cli.app.run`,
+catches what gets past this: parser errors and bugs)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,55 @@ from typing import Any, TypeVar
 
 import typer
 
-from labelaudit.cli.console import error, warn
+from labelaudit.cli.console import error, note, warn
 from labelaudit.errors import EXIT_USAGE, LabelauditError, LabelauditWarning
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# numba compiles these modules' kernels on first use and caches them (in __pycache__ beside them)
+_KERNEL_MODULES = frozenset(
+    {"labelaudit.core.kernels", "labelaudit.core.multilabel_kernels", "labelaudit.core.aggregate._kernels"}
+)
+_compile_notice = {"armed": False, "said": False}
+
+
+def _say_compiling() -> None:
+    if not _compile_notice["said"]:
+        _compile_notice["said"] = True
+        note(
+            "compiling the numba kernels on first use (about half a minute, once; later runs load them from the cache)"
+        )
+
+
+def _watch_kernel_imports(event: str, args: tuple[Any, ...]) -> None:
+    """Audit hook: when a kernels module is first imported, listen for numba compiling (a cold cache)."""
+    if event != "import" or not _compile_notice["armed"] or args[0] not in _KERNEL_MODULES:
+        return
+    _compile_notice["armed"] = False
+    from numba.core import event as numba_event
+
+    class _FirstCompile(numba_event.Listener):
+        def on_start(self, event: Any) -> None:
+            _say_compiling()
+
+        def on_end(self, event: Any) -> None:
+            pass
+
+    numba_event.register("numba:compile", _FirstCompile())
+
+
+def announce_kernel_compilation() -> None:
+    """Say once on stderr (a terminal only) when numba compiles kernels: a cold cache costs about 25 s.
+
+    numba raises its "numba:compile" event only when a kernel is not in its cache, so nothing is said
+    on a warm cache, nor before the kernels are used (a usage error stays one line).
+    """
+    if sys.stderr is None or not sys.stderr.isatty() or _compile_notice["armed"] or _compile_notice["said"]:
+        return
+    if "labelaudit.core.kernels" in sys.modules and "numba" in sys.modules:
+        return  # in-process use with kernels already loaded (tests, notebooks)
+    _compile_notice["armed"] = True
+    sys.addaudithook(_watch_kernel_imports)
 
 
 def handle_errors(func: F) -> F:
@@ -23,6 +69,8 @@ def handle_errors(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         quiet = bool(kwargs.get("quiet", False))
+        if not quiet:
+            announce_kernel_compilation()
 
         seen: set[str] = set()
 
@@ -46,7 +94,7 @@ def handle_errors(func: F) -> F:
         except BrokenPipeError:
             # the reader of our stdout went away (`| head`): not an error of ours
             devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
+            os.dup2(devnull, 1)
             raise typer.Exit(0) from None
         except MemoryError:
             error("out of memory; try a smaller input")
