@@ -11,7 +11,7 @@ chunks (in row order) on every call; it is called once per pass:
    flags (label is top class, argmax != label, off-diagonal guess), the scores and the predicted class;
 3. the error probability of every row (``error_probability_chunk`` with the noise matrix of the
    calibrated joint, :mod:`labelaudit.core.posterior`), and (PBNR, PBC, both, and the posterior
-   rules that count with PBNR: the default ``likeliest_errors``, ``noise_rate_or_posterior``) bounded heaps per cell / class with the capacities from the calibrated
+   rules that count with PBNR: the default ``noise_rate_or_posterior``, ``likeliest_errors``) bounded heaps per cell / class with the capacities from the calibrated
    joint, fed chunk by chunk: the ``C̃[i, j]`` largest margins ``p_j - p_i`` (PBNR) or the lowest
    self-confidences (PBC), equal keys to the lower content hash, which is what the in-memory two-phase
    heaps select.
@@ -63,8 +63,8 @@ from labelaudit.errors import InputError, UsageError
 
 #: ``filter_by`` rules the streaming path supports (the others need the whole matrix).
 STREAMING_FILTERS: tuple[str, ...] = (
-    "likeliest_errors",
     "noise_rate_or_posterior",
+    "likeliest_errors",
     "posterior",
     "prune_by_noise_rate",
     "prune_by_class",

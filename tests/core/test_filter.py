@@ -38,7 +38,7 @@ def test_hand_example_flags_row_3(rule, compat):
 def test_parameter_validation():
     with pytest.raises(
         UsageError,
-        match="unknown filter_by='nope'; choose one of: likeliest_errors, noise_rate_or_posterior, posterior, ",
+        match="unknown filter_by='nope'; choose one of: noise_rate_or_posterior, likeliest_errors, posterior, ",
     ):
         find_label_issues(L, P, filter_by="nope")
     for frac in (0, 1.5, -1, "x"):

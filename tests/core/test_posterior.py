@@ -78,10 +78,11 @@ def test_posterior_rules():
     union = find_label_issues(labels, probs, filter_by="noise_rate_or_posterior")
     np.testing.assert_array_equal(union, pbnr | posterior)
     assert not (pbnr & top).any()
-    # the default: as many as the union, the highest error probabilities
-    default = find_label_issues(labels, probs)
-    assert default.sum() == union.sum()
-    assert e[default].min() >= e[~default].max()
+    np.testing.assert_array_equal(find_label_issues(labels, probs), union)  # the default
+    # likeliest_errors: as many as the union, the highest error probabilities
+    likeliest = find_label_issues(labels, probs, filter_by="likeliest_errors")
+    assert likeliest.sum() == union.sum()
+    assert e[likeliest].min() >= e[~likeliest].max()
     # the reference's default under compat="cleanlab"
     np.testing.assert_array_equal(
         find_label_issues(labels, probs, compat="cleanlab"),
