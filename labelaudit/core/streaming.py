@@ -336,13 +336,19 @@ class ConfidentParams:
     filter_by: str
     score: str
     renormalise: bool
+    adjust: np.ndarray | None = None  # float64 thresholds of a class-adjusted score (absent class: 1)
 
 
 def confident_params(
     thresholds: np.ndarray, dtype: np.dtype, filter_by: str, score: str, renormalise: bool
 ) -> ConfidentParams:
     dtype = np.dtype(dtype)
-    return ConfidentParams(_native_thresholds(thresholds, dtype), dtype, filter_by, score, renormalise)
+    adjust = None
+    if score == "adjusted_normalized_margin":  # as label_quality_scores(adjust_pred_probs=True), paper
+        adjust = np.ascontiguousarray(np.where(np.isfinite(thresholds), thresholds, 1.0), dtype=np.float64)
+    return ConfidentParams(
+        _native_thresholds(thresholds, dtype), dtype, filter_by, score, renormalise, adjust
+    )
 
 
 @dataclass
@@ -365,8 +371,14 @@ def confident_chunk(labels: np.ndarray, probs: np.ndarray, params: ConfidentPara
     elif params.filter_by == "confident_learning":
         flagged = (guess >= 0) & (guess != labels)
     # the posterior score needs the calibrated joint: pass 3 (``quality_from_error``) replaces this
-    code = _CODES.get(params.score, kernels.SCORE_SELF_CONFIDENCE)
-    quality = kernels.quality_scores(labels, probs, code, False, np.zeros(1), 0.0, False)
+    if params.adjust is not None:
+        a = params.adjust
+        quality = kernels.quality_scores(
+            labels, probs, kernels.SCORE_NORMALIZED_MARGIN, True, a, float(a.max()), False
+        )
+    else:
+        code = _CODES.get(params.score, kernels.SCORE_SELF_CONFIDENCE)
+        quality = kernels.quality_scores(labels, probs, code, False, np.zeros(1), 0.0, False)
     return ChunkConfident(
         np.asarray(counts_c, dtype=np.int64),
         np.asarray(is_top, dtype=bool),

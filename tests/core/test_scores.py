@@ -58,6 +58,7 @@ def test_score_parameter_errors():
         with pytest.raises(UsageError, match="adjust_pred_probs"):
             label_quality_scores(L, P, method=method, adjust_pred_probs=True)
     assert SCORE_METHODS == (
+        "adjusted_normalized_margin",
         "posterior",
         "self_confidence",
         "normalized_margin",
@@ -65,15 +66,18 @@ def test_score_parameter_errors():
     )
 
 
-def test_posterior_is_the_default_and_one_minus_error_probability():
+def test_default_is_the_adjusted_normalized_margin_and_posterior_is_one_minus_error_probability():
     from labelaudit.core.posterior import error_probability
 
     rng = np.random.default_rng(3)
     labels = rng.integers(0, 3, 300)
     probs = rng.dirichlet(np.ones(3), 300)
     default = label_quality_scores(labels, probs)
-    assert np.array_equal(default, label_quality_scores(labels, probs, method="posterior"))
-    assert np.array_equal(default, 1.0 - error_probability(labels, probs))
+    adjusted = label_quality_scores(labels, probs, method="normalized_margin", adjust_pred_probs=True)
+    assert np.array_equal(default, adjusted)
+    assert np.array_equal(label_quality_scores(labels, probs, method="adjusted_normalized_margin"), adjusted)
+    posterior = label_quality_scores(labels, probs, method="posterior")
+    assert np.array_equal(posterior, 1.0 - error_probability(labels, probs))
 
 
 def test_predicted_labels_ties_to_lowest_index():
