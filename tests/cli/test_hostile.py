@@ -396,7 +396,7 @@ def _cases() -> list[Case]:
         (
             "annotators-out-and-report-stdout",
             ("--annotators-out", "-", "--format", "csv"),
-            ("standard output",),
+            ("--annotators-out",),
         ),
         ("audit-out-extension", ("--audit-out", "x.xyz"), ("x.xyz",)),
         ("probs-missing-file", ("--probs", "nothere.csv"), ("nothere.csv",)),
