@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from labelaudit.core.aggregate_methods import METHODS
-from labelaudit.errors import InputFileError, UsageError
+from labelaudit.errors import ColumnError, InputFileError, UsageError
 
 REPORT_SCHEMA = "labelaudit.aggregate/1"
 ANNOTATORS_SCHEMA = "labelaudit.aggregate-annotators/1"
@@ -279,7 +279,7 @@ def _probabilities(ann: Any, probs: Any, item_col: str, prob_cols: str) -> tuple
     missing = ids.isna().to_numpy()
     if missing.any():
         row = int(np.flatnonzero(missing)[0])
-        raise UsageError(f"{source}: column {item_col!r} row {row}: item id is missing")
+        raise ColumnError(f"{source}: column {item_col!r} row {row}: item id is missing")
     columns, names = match_columns(table, prob_cols, source, "--prob-cols")
     matrix = numeric_matrix(table, columns, source)
     aligned, matrix = align_probabilities(ann, ids, names, matrix, source=source, column_names=columns)

@@ -153,3 +153,12 @@ def test_next_items_prefers_contested_items() -> None:
     assert len(everything) == ann.n_items
     position = {ann.items[i]: r for r, i in enumerate(everything)}
     assert position["single"] < position["unanimous"]
+
+
+def test_docs_table_lists_every_method() -> None:
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "aggregate.md").read_text()
+    table = docs[docs.index("## Methods (`--method`)") :]
+    rows = {line.split("|")[1].strip().strip("`") for line in table.splitlines() if line.startswith("| `")}
+    assert rows >= set(METHODS), set(METHODS) - rows
