@@ -24,12 +24,6 @@ def load_probabilities_for(frame: Any, opts: ScanOptions, source: str) -> Probab
 
 def run_single_label(frame: Any, opts: ScanOptions) -> RowResults:
     """The single-label confident-learning scan of an already-read table."""
-    from labelaudit.core.filter import find_label_issues
-    from labelaudit.core.posterior import error_probability
-    from labelaudit.core.scores import label_quality_scores, predicted_labels
-    from labelaudit.core.summary import dataset_summary
-    from labelaudit.core.validate import check_inputs
-    from labelaudit.errors import LabelauditWarning
     from labelaudit.io.columns import encode_labels, require_column
 
     source = display_name(opts.data)
@@ -37,14 +31,51 @@ def run_single_label(frame: Any, opts: ScanOptions) -> RowResults:
     ids = require_column(frame, opts.id_col, source, "--id-col") if opts.id_col else None
     probs = load_probabilities_for(frame, opts, source)
     labels, class_names = encode_labels(label_series, probs.class_names, source, opts.label_col)
+    id_values = ids.astype(str).to_numpy() if ids is not None else None
+    return _scan_arrays(labels, probs.matrix, class_names, id_values, probs.source, opts)
+
+
+def run_single_label_parquet(opts: ScanOptions) -> RowResults | None:
+    """The scan of a Parquet file read straight from Arrow: the matrix filled row group by row group (never a
+    pandas frame), labels dictionary-encoded by Arrow. ``None`` when the file is anything but the plain case
+    (probabilities elsewhere, non-float or null cells, labels that do not all name classes): the caller then
+    takes the general path, which also words the error."""
+    from labelaudit.io.arrow import read_parquet_scan
+
+    read = read_parquet_scan(opts.data, opts.label_col, opts.prob_cols, opts.id_col)
+    if read is None:
+        return None
+    labels, matrix, class_names, ids = read
+    from labelaudit.core.validate import check_inputs
+    from labelaudit.errors import InputError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # said again, in the caller's words, by _scan_arrays
+            check_inputs(labels, matrix)
+    except InputError:
+        return None  # the general path names the column and row
+    return _scan_arrays(labels, matrix, class_names, ids, opts.data, opts)
+
+
+def _scan_arrays(
+    labels: Any, matrix: Any, class_names: list[str], id_values: Any, probs_source: str, opts: ScanOptions
+) -> RowResults:
+    from labelaudit.core.filter import find_label_issues
+    from labelaudit.core.posterior import error_probability
+    from labelaudit.core.scores import label_quality_scores, predicted_labels
+    from labelaudit.core.summary import dataset_summary
+    from labelaudit.core.validate import check_inputs
+    from labelaudit.errors import LabelauditWarning
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", LabelauditWarning)
         try:
-            labels, pred_probs = check_inputs(labels, probs.matrix, normalize=opts.normalize)
+            labels, pred_probs = check_inputs(labels, matrix, normalize=opts.normalize)
         except ValueError as exc:
-            raise type(exc)(f"{probs.source}: {exc}") from None
+            raise type(exc)(f"{probs_source}: {exc}") from None
     for warning in caught:
-        warnings.warn(f"{probs.source}: {warning.message}", LabelauditWarning, stacklevel=1)
+        warnings.warn(f"{probs_source}: {warning.message}", LabelauditWarning, stacklevel=1)
 
     with warnings.catch_warnings():
         # the inputs were checked (and warned about) once above; the calls below check them again
@@ -59,7 +90,6 @@ def run_single_label(frame: Any, opts: ScanOptions) -> RowResults:
             labels, pred_probs, class_names=class_names, compat=opts.compat, issues=issues
         )
 
-    id_values = ids.astype(str).to_numpy() if ids is not None else None
     return RowResults(
         labels, suggested, quality, issues, class_names, id_values, summary, error_probability=error
     )

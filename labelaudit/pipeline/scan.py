@@ -52,8 +52,9 @@ def single_label_result(rows: RowResults) -> ScanResult:
     report = pd.DataFrame({"row": np.arange(len(rows.labels), dtype=np.int64)})
     if rows.ids is not None:
         report["id"] = rows.ids
-    report["given_label"] = names[rows.labels]
-    report["suggested_label"] = names[rows.suggested]
+    # dictionary-encoded: K names and N small codes, never N Python strings (Parquet stores a dictionary)
+    report["given_label"] = pd.Categorical.from_codes(rows.labels, categories=names)
+    report["suggested_label"] = pd.Categorical.from_codes(rows.suggested, categories=names)
     report["label_quality"] = np.asarray(rows.quality, dtype=np.float64)
     report["error_probability"] = np.asarray(rows.error_probability, dtype=np.float64)
     report["is_label_issue"] = np.asarray(rows.issues, dtype=bool)
@@ -304,11 +305,18 @@ def scan(
 
         result = single_label_result(run_streaming(opts, chunk_rows or DEFAULT_CHUNK_ROWS))
     else:
-        if frame is None:
+        rows = None
+        if frame is None and fmt == "parquet" and not multi_label and opts.probs is None:
+            from labelaudit.engines.memory import run_single_label_parquet
+
+            rows = run_single_label_parquet(opts)
+        if rows is None and frame is None:
             from labelaudit.io.readers import read_table
 
             frame = read_table(path, input_format, text_columns=_text_columns(opts))
-        if multi_label:
+        if rows is not None:
+            result = single_label_result(rows)
+        elif multi_label:
             from labelaudit.pipeline.multilabel import run_multilabel
 
             result = run_multilabel(frame, opts)
