@@ -162,3 +162,18 @@ def test_docs_table_lists_every_method() -> None:
     table = docs[docs.index("## Methods (`--method`)") :]
     rows = {line.split("|")[1].strip().strip("`") for line in table.splitlines() if line.startswith("| `")}
     assert rows >= set(METHODS), set(METHODS) - rows
+
+
+def test_large_data_cross_validate_a_seeded_item_sample(monkeypatch, crowd, ann) -> None:
+    from labelaudit.core.aggregate import select
+
+    sample = select.sample_items(ann, 600, seed=3)
+    assert sample.n_annotations <= 600 and (sample.annotations_per_item >= 1).all()
+    assert set(sample.items) <= set(ann.items)
+    shuffled = Annotations.from_long(crowd.annotations.sample(frac=1.0, random_state=5))
+    assert np.array_equal(select.sample_items(shuffled, 600, seed=3).items, sample.items)
+    monkeypatch.setattr(select, "CV_ANNOTATIONS", 600)
+    fitters = {"majority": majority_vote, "dawid-skene": dawid_skene}
+    choice = choose_method(ann, fitters, seed=3)
+    assert choice.folds_scored == 1 and choice.sampled_items == sample.n_items
+    assert "sample of" in choice.reason and choice.held_out < 600

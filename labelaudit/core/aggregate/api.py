@@ -32,7 +32,7 @@ from labelaudit.core.aggregate.quality import (
     item_metrics,
     majority_vote_regime,
 )
-from labelaudit.core.aggregate.select import choose_method
+from labelaudit.core.aggregate.select import Choice, choose_method
 from labelaudit.core.aggregate.wawa import wawa
 from labelaudit.core.aggregate_methods import AUTO_CANDIDATES, METHODS
 from labelaudit.errors import InputError, InvalidProbabilitiesError, LabelauditWarning, UsageError
@@ -200,6 +200,61 @@ def _held_out_fitters(
     return {name: fitters[name] for name in AUTO_CANDIDATES}
 
 
+def _fit_chosen(
+    ann: Annotations, chosen: str, fitters: dict[str, Callable[[Annotations], MethodFit]], seed: int
+) -> tuple[MethodFit, Choice | None]:
+    choice = None
+    if chosen == "auto":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", LabelauditWarning)
+            choice = choose_method(ann, _held_out_fitters(fitters), seed=seed)
+        chosen = choice.method
+    if choice is not None and chosen in ("majority", "wawa"):
+        # the vote cannot break its own ties; the IBCC posterior can (it knows who voted)
+        referee = fitters["ibcc"](ann).posterior
+        fit = (majority_vote if chosen == "majority" else wawa)(ann, pred_probs=referee, seed=seed)
+        fit.info["ties_broken_by"] = "ibcc posterior"
+    else:
+        fit = fitters[chosen](ann)
+    if not np.isfinite(fit.posterior).all():
+        raise FloatingPointError(f"{fit.method}: the fit produced non-finite posteriors")
+    return fit, choice
+
+
+def fit_consensus(
+    annotations: Annotations,
+    *,
+    method: str = "auto",
+    seed: int = 0,
+    max_iter: int = 100,
+    tol: float = 1e-7,
+    smoothing: float | None = None,
+    diagonal: float | None = None,
+) -> tuple[MethodFit, Choice | None]:
+    """Only the consensus: what :func:`aggregate` fits (``auto``'s choice included), without its quality
+    measures, tables and summary. Returns the fit and, for ``auto``, the :class:`Choice`."""
+    check_parameters(
+        method=method,
+        seed=seed,
+        max_iter=max_iter,
+        tol=tol,
+        smoothing=smoothing,
+        diagonal=diagonal,
+        prior_smoothing=DEFAULT_PRIOR_SMOOTHING,
+        has_probs=False,
+    )
+    fitters = _fitters(
+        probs=None,
+        seed=seed,
+        max_iter=max_iter,
+        tol=tol,
+        smoothing=smoothing,
+        diagonal=diagonal,
+        prior_smoothing=DEFAULT_PRIOR_SMOOTHING,
+    )
+    return _fit_chosen(annotations, method, fitters, seed)
+
+
 def aggregate(
     annotations: Annotations,
     *,
@@ -272,21 +327,7 @@ def aggregate(
         diagonal=diagonal,
         prior_smoothing=prior_smoothing,
     )
-    choice = None
-    if chosen == "auto":
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", LabelauditWarning)
-            choice = choose_method(ann, _held_out_fitters(fitters), seed=seed)
-        chosen = choice.method
-    if choice is not None and chosen in ("majority", "wawa"):
-        # the vote cannot break its own ties; the IBCC posterior can (it knows who voted)
-        referee = fitters["ibcc"](ann).posterior
-        fit = (majority_vote if chosen == "majority" else wawa)(ann, pred_probs=referee, seed=seed)
-        fit.info["ties_broken_by"] = "ibcc posterior"
-    else:
-        fit = fitters[chosen](ann)
-    if not np.isfinite(fit.posterior).all():
-        raise FloatingPointError(f"{fit.method}: the fit produced non-finite posteriors")
+    fit, choice = _fit_chosen(ann, chosen, fitters, seed)
     for message in fit.warnings:
         warnings.warn(message, LabelauditWarning, stacklevel=2)
 
@@ -486,6 +527,8 @@ def _clean(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_clean(v) for v in value]
     if isinstance(value, np.ndarray):
+        if value.dtype.kind in "iub" or (value.dtype.kind == "f" and np.isfinite(value).all()):
+            return value.tolist()  # already JSON-ready: skip the per-element walk (large confusion matrices)
         return [_clean(v) for v in value.tolist()]
     if isinstance(value, (np.bool_, bool)):
         return bool(value)

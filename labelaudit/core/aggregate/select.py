@@ -14,7 +14,8 @@ annotators' biases rather than recovering the truth.
 Cross-validation over annotations: every item with two or more annotations spreads
 them over ``folds`` folds (the annotation's rank within the item, in canonical order, plus a per-item offset
 drawn from ``numpy.random.default_rng(seed)``), so each fold keeps at least one annotation of every item.
-Large data sets score fewer folds (enough to score about 200,000 held-out annotations, at least one).
+Data sets above :data:`CV_ANNOTATIONS` annotations are cross-validated on a seeded sample of items holding about
+that many annotations (all of each sampled item's annotations), scoring one fold.
 
 Next annotation. :func:`next_items` ranks items by the expected information gain of one more annotation by
 a typical annotator (the workload-weighted mean confusion matrix ``pi`` of the fit): the mutual information
@@ -42,8 +43,9 @@ from labelaudit.core.aggregate.data import Annotations
 
 #: Folds of the cross-validation over annotations.
 DEFAULT_FOLDS = 5
-#: Held-out annotations to score before stopping at fewer folds (large data sets).
-SCORED_ANNOTATIONS = 200_000
+#: Above this many annotations ``auto`` cross-validates on a seeded sample of items holding about this many,
+#: and scores one fold.
+CV_ANNOTATIONS = 250_000
 #: EBCC joins the comparison while annotations x classes x subtypes stays under this (its cost per iteration).
 EBCC_BUDGET = 5_000_000
 
@@ -58,6 +60,7 @@ class Choice:
     folds_scored: int
     held_out: int
     skipped: dict[str, str] = field(default_factory=dict)
+    sampled_items: int = 0  # items in the cross-validation sample (0: every item)
 
     @property
     def reason(self) -> str:
@@ -67,6 +70,7 @@ class Choice:
             f"{self.method} has the highest agreement with held-out annotations "
             f"({self.scores[self.method]:.4f}; {others}) "
             f"over {self.held_out} annotations in {self.folds_scored} of {self.folds} folds"
+            + (f" of a sample of {self.sampled_items} items" if self.sampled_items else "")
         )
 
     def as_dict(self) -> dict[str, object]:
@@ -78,6 +82,7 @@ class Choice:
             "folds_scored": self.folds_scored,
             "held_out_annotations": self.held_out,
             "skipped": dict(self.skipped),
+            "sampled_items": self.sampled_items or None,
         }
 
 
@@ -107,6 +112,32 @@ def subset(ann: Annotations, keep: np.ndarray) -> Annotations:
     )
 
 
+def sample_items(ann: Annotations, n_annotations: int, seed: int) -> Annotations:
+    """A seeded sample of items (with all their annotations) holding about ``n_annotations`` annotations.
+
+    Items are drawn in the order of a permutation of the canonical item order, so the sample does not depend
+    on row order; annotators and classes are kept.
+    """
+    order = np.random.default_rng([seed, 1]).permutation(ann.n_items)
+    take = np.cumsum(ann.annotations_per_item[order]) <= n_annotations
+    keep_items = np.zeros(ann.n_items, dtype=bool)
+    keep_items[order[take]] = True
+    new_index = np.cumsum(keep_items) - 1
+    keep = keep_items[ann.item_idx]
+    counts = ann.annotations_per_item[keep_items]
+    item_ptr = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=item_ptr[1:])
+    return Annotations(
+        items=ann.items[keep_items],
+        annotators=ann.annotators,
+        classes=ann.classes,
+        item_idx=np.ascontiguousarray(new_index[ann.item_idx[keep]]),
+        annotator_idx=np.ascontiguousarray(ann.annotator_idx[keep]),
+        label_idx=np.ascontiguousarray(ann.label_idx[keep]),
+        item_ptr=item_ptr,
+    )
+
+
 def choose_method(
     ann: Annotations,
     fitters: dict[str, Callable[[Annotations], MethodFit]],
@@ -128,14 +159,16 @@ def choose_method(
         skipped["ebcc"] = (
             f"annotations x classes x subtypes = {cost:,} is above {EBCC_BUDGET:,}: too slow to cross-validate"
         )
+    to_score, sampled = folds, 0
+    if ann.n_annotations > CV_ANNOTATIONS:
+        ann = sample_items(ann, CV_ANNOTATIONS, seed)
+        to_score, sampled = 1, ann.n_items
     fold = fold_of_annotations(ann, folds, seed)
     held = fold >= 0
     names = list(candidates)
     if not held.any():
         skipped["all"] = "no item has two annotations: nothing to hold out"
         return Choice(names[0], {m: float("nan") for m in names}, folds, 0, 0, skipped)
-    per_fold = max(1, int(held.sum()) // folds)
-    to_score = min(folds, max(1, -(-SCORED_ANNOTATIONS // per_fold)))
     agree = dict.fromkeys(names, 0)
     total = 0
     for f in range(to_score):
@@ -148,7 +181,7 @@ def choose_method(
             agree[name] += int((consensus[items] == labels).sum())
     scores = {name: agree[name] / total for name in names}
     best = max(names, key=lambda m: (scores[m], -names.index(m)))
-    return Choice(best, scores, folds, to_score, total, skipped)
+    return Choice(best, scores, folds, to_score, total, skipped, sampled)
 
 
 def typical_confusion(ann: Annotations, fit: MethodFit) -> np.ndarray:
