@@ -71,6 +71,10 @@ def single_label_result(rows: RowResults) -> ScanResult:
     ]
     # the expected number of wrong labels: what the flag count is measured against
     rows.summary["expected_label_errors"] = float(report["error_probability"].sum())
+    flagged = report["is_label_issue"].to_numpy()
+    rows.summary["unflagged_in_top_ranks"] = int(
+        (~flagged & (report["rank"].to_numpy() <= flagged.sum())).sum()
+    )
     return ScanResult(report, rows.summary, columns, REPORT_SCHEMA)
 
 

@@ -42,7 +42,8 @@ def issues_table(report: pd.DataFrame, columns: Sequence[str], *, top: int, titl
     shown = report.sort_values("rank", kind="stable").head(top)
     table = Table(title=Text(title), title_justify="left", show_lines=False)
     for column in columns:
-        justify = "right" if column in ("row", "rank", "label_quality", "consensus_quality") else "left"
+        right = ("row", "rank", "label_quality", "error_probability", "consensus_quality")
+        justify = "right" if column in right else "left"
         table.add_column(Text(printable(column)), justify=justify, no_wrap=True, overflow="ellipsis")
     for record in shown[list(columns)].itertuples(index=False):
         table.add_row(*(cell(v) for v in record))
@@ -134,6 +135,20 @@ def print_scan_summary(console: Console, summary: dict[str, Any], *, worst: int 
     issues = summary.get("num_issues", 0)
     share = issues / n if n else 0.0
     console.print(Text(f"examples: {n}   label issues: {issues} ({share:.1%})"))
+    if "expected_label_errors" in summary:
+        console.print(
+            Text(
+                f"about {summary['expected_label_errors']:.0f} labels are probably wrong "
+                f"(the sum of error_probability); these {issues} are flagged"
+            )
+        )
+    if summary.get("unflagged_in_top_ranks"):
+        console.print(
+            Text(
+                f"{summary['unflagged_in_top_ranks']} of the top {issues} by rank are not flagged: the rank orders "
+                "label_quality (--score), the flags come from --method"
+            )
+        )
     if "estimated_noise_rate" in summary:
         console.print(
             Text(

@@ -56,6 +56,23 @@ def test_table_and_summary_render_exactly() -> None:
     assert "\n".join(lines) + "\n" == EXPECTED
 
 
+def test_summary_says_what_the_count_means() -> None:
+    console = Console(width=120, record=True, color_system=None, force_terminal=False, file=io.StringIO())
+    print_scan_summary(console, {"num_examples": 10, "num_issues": 3, "expected_label_errors": 3.6})
+    print_scan_summary(
+        console,
+        {"num_examples": 10, "num_issues": 3, "expected_label_errors": 2.4, "unflagged_in_top_ranks": 1},
+    )
+    lines = [line.rstrip() for line in console.export_text().splitlines()]
+    assert lines == [
+        "examples: 10   label issues: 3 (30.0%)",
+        "about 4 labels are probably wrong (the sum of error_probability); these 3 are flagged",
+        "examples: 10   label issues: 3 (30.0%)",
+        "about 2 labels are probably wrong (the sum of error_probability); these 3 are flagged",
+        "1 of the top 3 by rank are not flagged: the rank orders label_quality (--score), the flags come from --method",
+    ]
+
+
 def test_format_cell() -> None:
     import numpy as np
 
