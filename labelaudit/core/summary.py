@@ -62,7 +62,8 @@ def dataset_summary(
         (non-zero only), each with ``classes``, ``class_indices``, ``joint`` and both directions'
         counts ``count_given_first_true_second`` (``C̃[i, j]``) and ``count_given_second_true_first``
         (``C̃[j, i]``);
-        ``confident_joint`` (``C̃`` as nested lists, rows = given label) and ``class_names``.
+        ``confident_joint`` (``C̃`` as nested lists, rows = given label; for more than
+        ``DENSE_JOINT_MAX_CLASSES`` classes its nonzero cells, see :func:`joint_document`) and ``class_names``.
     """
     check_compat(compat)
     labels, pred_probs = prepare_inputs(labels, pred_probs)
@@ -71,6 +72,25 @@ def dataset_summary(
     return summary_from_joint(
         labels, passed.counts, cj, compat=compat, class_names=class_names, issues=issues
     )
+
+
+#: Up to this many classes the confident joint is written as nested lists (rows = given label); beyond, as
+#: its nonzero cells (``{"shape", "given", "true", "count"}``), which grow with the data, not with K^2.
+DENSE_JOINT_MAX_CLASSES = 100
+
+
+def joint_document(cj: np.ndarray) -> list[list[int]] | dict[str, Any]:
+    """The confident joint for JSON: nested lists for small K, its nonzero cells (COO) for large K."""
+    k = cj.shape[0]
+    if k <= DENSE_JOINT_MAX_CLASSES:
+        return cj.tolist()
+    given, true = np.nonzero(cj)
+    return {
+        "shape": [int(k), int(k)],
+        "given": given.tolist(),
+        "true": true.tolist(),
+        "count": cj[given, true].astype(np.int64).tolist(),
+    }
 
 
 def summary_from_joint(
@@ -122,8 +142,14 @@ def summary_from_joint(
         for c in order
     ]
 
-    iu, ju = np.triu_indices(k, 1)
-    pair_mass = est.joint[iu, ju] + est.joint[ju, iu]
+    # class pairs from the nonzero cells only: O(nonzeros), not O(K^2), so that K = 100,000 stays usable
+    gi, ti = np.nonzero(est.joint)
+    off = gi != ti
+    gi, ti = gi[off], ti[off]
+    lo, hi = np.minimum(gi, ti), np.maximum(gi, ti)
+    pair_keys, inverse = np.unique(lo * k + hi, return_inverse=True)
+    pair_mass = np.bincount(inverse, weights=est.joint[gi, ti], minlength=pair_keys.shape[0])
+    iu, ju = pair_keys // k, pair_keys % k
     keep = np.flatnonzero(pair_mass > 0)
     keep = keep[np.lexsort((ju[keep], iu[keep], -pair_mass[keep]))][:MAX_OVERLAPPING_PAIRS]
     out["overlapping_classes"] = [
@@ -136,6 +162,6 @@ def summary_from_joint(
         }
         for p in keep
     ]
-    out["confident_joint"] = cj.tolist()
+    out["confident_joint"] = joint_document(cj)
     out["class_names"] = names
     return out

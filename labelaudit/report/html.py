@@ -417,6 +417,8 @@ def _joint_chart(summary: dict[str, Any]) -> dict[str, Any] | None:
     matrix, names = summary.get("confident_joint"), summary.get("class_names")
     if not matrix or not names:
         return None
+    if isinstance(matrix, dict):  # large K: the nonzero cells only
+        return _sparse_joint_chart(matrix, names)
     array = np.asarray(matrix, dtype=np.float64)
     note = (
         "Rows: given label; columns: the class the model is confident of. Off-diagonal cells are "
@@ -431,6 +433,21 @@ def _joint_chart(summary: dict[str, Any]) -> dict[str, Any] | None:
         "note": f"{len(names)} classes: too many for a readable heatmap; the 40 largest off-diagonal cells.",
         "svg": _svg.bars([f"{a} → {b}" for a, b, _ in cells], [v for *_, v in cells], label="largest cells"),
         "cells": cells,
+    }
+
+
+def _sparse_joint_chart(cells: dict[str, Any], names: list[Any]) -> dict[str, Any]:
+    given, true, count = (
+        np.asarray(cells.get(key, []), dtype=np.int64) for key in ("given", "true", "count")
+    )
+    off = np.flatnonzero(given != true)
+    order = off[np.lexsort((true[off], given[off], -count[off]))][:40]
+    top = [(str(names[given[i]]), str(names[true[i]]), int(count[i])) for i in order]
+    return {
+        "title": "Confident joint",
+        "note": f"{len(names)} classes: too many for a readable heatmap; the 40 largest off-diagonal cells.",
+        "svg": _svg.bars([f"{a} → {b}" for a, b, _ in top], [v for *_, v in top], label="largest cells"),
+        "cells": top,
     }
 
 

@@ -191,3 +191,26 @@ def test_options_that_cannot_apply_are_refused(args: list[str], needle: str) -> 
     from tests.conftest import FIXTURES
 
     assert_one_line_error(run_cli("scan", FIXTURES / "cifar10-test-slice.csv", *args), needle)
+
+
+def test_thousands_of_classes_keep_the_report_small(tmp_path: Path) -> None:
+    # K=3,000 and N=500 made a 232 MB report that pyarrow could not open ("Exceeded size limit")
+    import json
+
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(0)
+    n, k = 500, 3000
+    probs = rng.dirichlet(np.ones(k) * 0.05, n).astype(np.float32)
+    frame = pd.DataFrame(probs, columns=[f"p_c{j}" for j in range(k)])
+    frame.insert(0, "label", [f"c{j}" for j in probs.argmax(1)])
+    frame.to_parquet(tmp_path / "wide.parquet")
+    out, summary = tmp_path / "r.parquet", tmp_path / "s.json"
+    result = run_cli("scan", tmp_path / "wide.parquet", "-o", out, "--summary", summary, "-q")
+    assert result.returncode == 0, result.stderr
+    assert out.stat().st_size < 2_000_000
+    assert pq.read_table(out).num_rows == n
+    document = json.loads(summary.read_text())
+    joint = document["confident_joint"]
+    assert joint["shape"] == [k, k] and sum(joint["count"]) >= n
+    assert len(document["per_class"]) == k
