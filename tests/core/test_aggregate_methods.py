@@ -177,3 +177,15 @@ def test_large_data_cross_validate_a_seeded_item_sample(monkeypatch, crowd, ann)
     choice = choose_method(ann, fitters, seed=3)
     assert choice.folds_scored == 1 and choice.sampled_items == sample.n_items
     assert "sample of" in choice.reason and choice.held_out < 600
+
+
+def test_digamma_and_log_gamma_kernels() -> None:
+    from labelaudit.core.aggregate._kernels import digamma, gammaln
+
+    # psi(1) = -Euler-Mascheroni, psi(1/2) = -gamma - 2 log 2, psi(x + 1) = psi(x) + 1/x
+    euler = 0.5772156649015329
+    x = np.array([1.0, 0.5, 7.25, 1e-6, 3e5])
+    psi = digamma(x)
+    assert abs(psi[0] + euler) < 1e-12 and abs(psi[1] + euler + 2 * np.log(2)) < 1e-12
+    assert np.allclose(digamma(x + 1.0), psi + 1.0 / x, rtol=1e-12, atol=1e-9)
+    assert np.allclose(gammaln(np.array([1.0, 2.0, 5.0, 0.5])), [0, 0, np.log(24), 0.5 * np.log(np.pi)])

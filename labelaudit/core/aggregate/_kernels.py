@@ -14,6 +14,8 @@ so that the E-step's inner loop over true classes ``k`` reads contiguous memory.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -269,3 +271,40 @@ def leave_one_out_one_coin(item_idx, annotator_idx, label_idx, accuracy, posteri
         else:
             for k in range(n_classes):
                 out[n, k] = 1.0 / n_classes
+
+
+@njit(cache=True, nogil=True)
+def _digamma_scalar(x):  # pragma: no cover
+    """psi(x) for x > 0: the recurrence psi(x) = psi(x + 1) - 1/x up to x >= 10, then the asymptotic series."""
+    if x <= 0.0:
+        return -np.inf if x == 0.0 else np.nan
+    acc = 0.0
+    while x < 10.0:
+        acc -= 1.0 / x
+        x += 1.0
+    inv = 1.0 / x
+    inv2 = inv * inv
+    series = inv2 * (
+        1.0 / 12.0 - inv2 * (1.0 / 120.0 - inv2 * (1.0 / 252.0 - inv2 * (1.0 / 240.0 - inv2 * (1.0 / 132.0))))
+    )
+    return acc + np.log(x) - 0.5 * inv - series
+
+
+@njit(cache=True, nogil=True)
+def digamma(values):  # pragma: no cover
+    """Elementwise digamma of a float64 array (any shape)."""
+    flat = values.ravel()
+    out = np.empty(flat.shape[0])
+    for n in range(flat.shape[0]):
+        out[n] = _digamma_scalar(flat[n])
+    return out.reshape(values.shape)
+
+
+@njit(cache=True, nogil=True)
+def gammaln(values):  # pragma: no cover
+    """Elementwise log-gamma of a float64 array (any shape)."""
+    flat = values.ravel()
+    out = np.empty(flat.shape[0])
+    for n in range(flat.shape[0]):
+        out[n] = math.lgamma(flat[n])
+    return out.reshape(values.shape)

@@ -14,9 +14,8 @@ per-item normalisers the E-step already computes give the bound almost for free.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import digamma, gammaln
 
-from labelaudit.core.aggregate._kernels import ds_e_step, ds_m_step_counts
+from labelaudit.core.aggregate._kernels import digamma, ds_e_step, ds_m_step_counts, gammaln
 from labelaudit.core.aggregate.base import MethodFit, decide
 from labelaudit.core.aggregate.data import Annotations
 
@@ -28,23 +27,25 @@ CHECK_EVERY = 4
 
 def expected_log(alpha: np.ndarray, axis: int) -> np.ndarray:
     """``E[log theta]`` under ``Dirichlet(alpha)`` along ``axis``."""
-    return digamma(alpha) - digamma(alpha.sum(axis=axis, keepdims=True))
+    alpha = np.ascontiguousarray(alpha, dtype=np.float64)
+    return digamma(alpha) - digamma(np.ascontiguousarray(alpha.sum(axis=axis, keepdims=True)))
 
 
 def dirichlet_kl(alpha: np.ndarray, prior: np.ndarray, axis: int) -> float:
     """Sum over the other axes of ``KL(Dirichlet(alpha) || Dirichlet(prior))`` along ``axis``."""
-    prior = np.broadcast_to(prior, alpha.shape)
-    a0 = alpha.sum(axis=axis)
-    b0 = prior.sum(axis=axis)
-    log_theta = digamma(alpha) - np.expand_dims(digamma(a0), axis)
+    alpha = np.ascontiguousarray(alpha, dtype=np.float64)
+    prior = np.ascontiguousarray(np.broadcast_to(prior, alpha.shape), dtype=np.float64)
+    a0 = np.ascontiguousarray(alpha.sum(axis=axis, keepdims=True))
+    b0 = np.ascontiguousarray(prior.sum(axis=axis, keepdims=True))
+    log_theta = digamma(alpha) - digamma(a0)
     kl = (
-        gammaln(a0)
-        - gammaln(alpha).sum(axis=axis)
-        - gammaln(b0)
-        + gammaln(prior).sum(axis=axis)
-        + ((alpha - prior) * log_theta).sum(axis=axis)
+        gammaln(a0).sum()
+        - gammaln(alpha).sum()
+        - gammaln(b0).sum()
+        + gammaln(prior).sum()
+        + ((alpha - prior) * log_theta).sum()
     )
-    return float(kl.sum())
+    return float(kl)
 
 
 def confusion_prior(n_classes: int, n_states_per_class: int, smoothing: float, diagonal: float) -> np.ndarray:
