@@ -189,3 +189,13 @@ def test_digamma_and_log_gamma_kernels() -> None:
     assert abs(psi[0] + euler) < 1e-12 and abs(psi[1] + euler + 2 * np.log(2)) < 1e-12
     assert np.allclose(digamma(x + 1.0), psi + 1.0 / x, rtol=1e-12, atol=1e-9)
     assert np.allclose(gammaln(np.array([1.0, 2.0, 5.0, 0.5])), [0, 0, np.log(24), 0.5 * np.log(np.pi)])
+
+
+def test_auto_without_anything_to_hold_out_says_so() -> None:
+    frame = pd.DataFrame(
+        {"item": ["a", "b", "c"], "annotator": ["x", "y", "x"], "label": ["cat", "dog", "cat"]}
+    )
+    result = aggregate(Annotations.from_long(frame))
+    assert result.method == AUTO_CANDIDATES[0]
+    assert "none can be held out" in result.summary["auto_reason"]
+    assert result.summary["auto"]["held_out_annotations"] == 0

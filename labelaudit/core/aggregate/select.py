@@ -64,6 +64,10 @@ class Choice:
 
     @property
     def reason(self) -> str:
+        if self.held_out == 0:
+            return (
+                f"no item has two annotations, so none can be held out: {self.method}, the simplest candidate"
+            )
         ranked = sorted(self.scores.items(), key=lambda kv: -kv[1])
         others = ", ".join(f"{m} {s:.4f}" for m, s in ranked if m != self.method)
         return (
