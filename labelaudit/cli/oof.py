@@ -60,17 +60,15 @@ def oof(
 ) -> None:
     """Out-of-fold probabilities from features or embeddings, for `labelaudit scan --probs`."""
     from labelaudit.errors import UsageError
-    from labelaudit.io.writers import check_writable, output_format_for
+    from labelaudit.io.paths import check_paths
+    from labelaudit.io.writers import output_format_for
     from labelaudit.oof import out_of_fold
 
     started = time.perf_counter()
     out_fmt = output_format_for(output, fmt)
     if out_fmt == "table":
         raise UsageError("--format table is for reports; write probabilities as parquet, csv, jsonl or json")
-    if output != "-":
-        if output == data:
-            raise UsageError(f"{output}: the output would overwrite the input")
-        check_writable(output)
+    check_paths([("DATA", data)], [("-o", output)])
 
     def progress(done: int, total: int, seconds: float) -> None:
         sys.stderr.write(f"labelaudit: fold {done}/{total} fitted ({seconds:.1f}s)\n")

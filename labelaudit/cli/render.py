@@ -43,15 +43,11 @@ def render(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
 ) -> None:
     """Render a saved report as one self-contained HTML page."""
-    from labelaudit.io.writers import check_writable, write_text
+    from labelaudit.io.paths import check_paths
+    from labelaudit.io.writers import write_text
     from labelaudit.pipeline.render import render_file
 
-    if output != "-":
-        if output in (report, data):
-            from labelaudit.errors import UsageError
-
-            raise UsageError(f"{output}: the page would overwrite an input")
-        check_writable(output)
+    check_paths([("REPORT", report), ("--data", data)], [("-o", output)])
     page = render_file(
         report,
         data=data,

@@ -588,6 +588,22 @@ def _cases() -> list[Case]:
             )
         )
 
+    # --- the other commands check their outputs the same way
+    for name, argv in [
+        ("render-o-report", ("render", "r.csv", "-o", "./r.csv")),
+        ("render-o-data", ("render", "r.csv", "--data", "d.csv", "-o", "sub/../d.csv")),
+        ("oof-o-data", ("oof", "d.csv", "-o", "./d.csv")),
+    ]:
+        add(
+            Case(
+                f"output-{name}",
+                argv,
+                {"r.csv": b"row,given_label\n0,a\n", "d.csv": GOOD},
+                setup=_mkdir("sub"),
+                needles=("refusing to overwrite an input",),
+            )
+        )
+
     # --- closed and full standard streams (really closed: a fresh process under sh)
     add(
         Case(
