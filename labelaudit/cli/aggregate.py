@@ -33,6 +33,7 @@ def _file_format(path: str | None, option: str) -> str | None:
 
 @handle_errors
 def aggregate(
+    ctx: typer.Context,
     data: str = typer.Argument(..., help="Annotations: .csv, .tsv, .parquet, .jsonl, or - for stdin."),
     item_col: str = typer.Option("item", "--item-col", help="Column identifying the item (also in --probs)."),
     annotator_col: str = typer.Option(
@@ -103,9 +104,55 @@ def aggregate(
     summary_path: str | None = typer.Option(
         None, "--summary", help="Write the summary (and annotators) as JSON (- for stdout)."
     ),
+    min_consensus_quality: float | None = typer.Option(
+        None, "--min-consensus-quality", help="Gate: exit 1 if the mean consensus quality is lower."
+    ),
+    min_annotator_quality: float | None = typer.Option(
+        None, "--min-annotator-quality", help="Gate: exit 1 if any annotator's quality is lower."
+    ),
+    max_low_agreement_rate: float | None = typer.Option(
+        None,
+        "--max-low-agreement-rate",
+        help="Gate: exit 1 if the share of items with consensus quality below 0.5 exceeds this.",
+    ),
+    exit_zero: bool = typer.Option(False, "--exit-zero", help="Gate: report the checks but always exit 0."),
+    junit: str | None = typer.Option(
+        None, "--junit", help="Write the gate as JUnit XML here (one test per check)."
+    ),
+    config: str | None = typer.Option(
+        None,
+        "--config",
+        help="Configuration file read after the one found upward ([tool.labelaudit.aggregate]).",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
 ) -> None:
-    """Consensus labels and annotator quality from several annotators per item."""
+    """Consensus labels and annotator quality from several annotators per item.
+
+    Exit codes: 0 passed, 1 gate failed, 2 usage, input or configuration error, 70 internal error.
+    """
+    from labelaudit.cli.config import configured, finish_gate
+    from labelaudit.pipeline.gate import AGGREGATE_THRESHOLDS, aggregate_gate, check_thresholds
+
+    cfg = configured(
+        ctx, "aggregate", config
+    )  # values for the options the command line left at their defaults
+    item_col = cfg.get("item_col", item_col)
+    annotator_col = cfg.get("annotator_col", annotator_col)
+    label_col = cfg.get("label_col", label_col)
+    method = cfg.get("method", method)
+    seed = cfg.get("seed", seed)
+    top = cfg.get("top", top)
+    min_consensus_quality = cfg.get("min_consensus_quality", min_consensus_quality)
+    min_annotator_quality = cfg.get("min_annotator_quality", min_annotator_quality)
+    max_low_agreement_rate = cfg.get("max_low_agreement_rate", max_low_agreement_rate)
+    exit_zero = cfg.get("exit_zero", exit_zero)
+    junit = cfg.get("junit", junit)
+    thresholds = {
+        "min_consensus_quality": min_consensus_quality,
+        "min_annotator_quality": min_annotator_quality,
+        "max_low_agreement_rate": max_low_agreement_rate,
+    }
+    check_thresholds(thresholds, AGGREGATE_THRESHOLDS)
     from labelaudit.core.aggregate import check_parameters
     from labelaudit.errors import UsageError
     from labelaudit.io.paths import check_paths
@@ -144,6 +191,7 @@ def aggregate(
             ("--audit-out", audit_out),
             ("--posteriors", posteriors),
             ("--next-out", next_out),
+            ("--junit", junit),
         ],
     )
 
@@ -169,6 +217,13 @@ def aggregate(
         next_n=next_n,
     )
 
+    gate = None
+    if any(v is not None for v in thresholds.values()) or junit is not None:
+        gate = aggregate_gate(
+            result.items, result.annotators, result.summary, **thresholds, exit_zero=exit_zero
+        )
+        result.summary["gate"] = gate.as_dict()
+
     # --- write
     if summary_path is not None:
         result.write_summary(summary_path)
@@ -184,6 +239,9 @@ def aggregate(
         result.write(output, out_fmt)
 
     if quiet:
+        finish_gate(
+            gate, command="aggregate", quiet=True, github=False, junit=junit, source=data, started=started
+        )
         return
     from labelaudit.cli.console import stderr_console
     from labelaudit.report.aggregate_table import annotators_table, items_table, print_aggregate_summary
@@ -206,3 +264,6 @@ def aggregate(
         console.print(
             f"report: {output} ({len(result.items)} items)   [{time.perf_counter() - started:.1f}s]"
         )
+    finish_gate(
+        gate, command="aggregate", quiet=False, github=False, junit=junit, source=data, started=started
+    )

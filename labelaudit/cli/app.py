@@ -26,6 +26,8 @@ import typer
 
 from labelaudit import __version__
 from labelaudit.cli import aggregate as aggregate_command
+from labelaudit.cli import baseline as baseline_command
+from labelaudit.cli import config as config_command
 from labelaudit.cli import oof as oof_command
 from labelaudit.cli import render as render_command
 from labelaudit.cli import scan as scan_command
@@ -44,6 +46,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
@@ -72,6 +75,8 @@ app.command("scan")(scan_command.scan)
 app.command("aggregate")(aggregate_command.aggregate)
 app.command("oof")(oof_command.oof)
 app.command("render")(render_command.render)
+app.command("baseline")(baseline_command.baseline)
+app.add_typer(config_command.config_app, name="config")
 
 
 def _usage_message(exc: typer.TyperException) -> str:

@@ -29,6 +29,7 @@ def _check_outputs(
 
 @handle_errors
 def scan(
+    ctx: typer.Context,
     data: str = typer.Argument(..., help="Labelled table: .csv, .tsv, .parquet, .jsonl, or - for stdin."),
     label_col: str = typer.Option("label", "--label-col", help="Column with the given labels."),
     prob_cols: str = typer.Option(
@@ -90,7 +91,8 @@ def scan(
     fmt: str | None = typer.Option(
         None,
         "--format",
-        help="Report format: table, csv, jsonl, json, parquet (default: from -o's extension).",
+        help="Report format: table, csv, jsonl, json, parquet (default: from -o's extension); github prints "
+        "the gate as GitHub workflow annotations (and a step summary when GITHUB_STEP_SUMMARY is set).",
     ),
     sort: str = typer.Option("row", "--sort", help="Report row order: row (input order) or rank."),
     issues_only: bool = typer.Option(False, "--issues-only", help="Write only the rows flagged as issues."),
@@ -107,10 +109,26 @@ def scan(
     min_health: float | None = typer.Option(
         None, "--min-health", help="Gate: exit 1 if the health score is lower."
     ),
+    max_class_noise: list[str] | None = typer.Option(  # noqa: B008 - typer reads it once
+        None,
+        "--max-class-noise",
+        help="Gate: exit 1 if a class's estimated label noise exceeds its limit: CLASS=SHARE, repeatable "
+        "(cat=0.1) or comma-separated.",
+    ),
     baseline: str | None = typer.Option(
         None,
         "--baseline",
-        help="Accepted findings (a previous report, or ids/rows one per line): not counted by the gate.",
+        help="Reviewed findings (a `labelaudit baseline` file, a previous report, or keys one per line): "
+        "not counted by the gate; the report gets an in_baseline column.",
+    ),
+    exit_zero: bool = typer.Option(
+        False, "--exit-zero", help="Gate: report the checks but exit 0 even when one fails."
+    ),
+    junit: str | None = typer.Option(
+        None, "--junit", help="Write the gate as JUnit XML here (one test per check)."
+    ),
+    config: str | None = typer.Option(
+        None, "--config", help="Configuration file read after the one found upward ([tool.labelaudit])."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
     engine: str = typer.Option("auto", "--engine", help=_ENGINE_HELP),
@@ -126,13 +144,47 @@ def scan(
         help="--engine dask: address of a dask.distributed scheduler to run on (default: dask's local scheduler).",
     ),
 ) -> None:
-    """Find probably-wrong labels from out-of-fold predicted probabilities."""
-    from labelaudit.errors import GateFailed, UsageError
+    """Find probably-wrong labels from out-of-fold predicted probabilities.
+
+    Exit codes: 0 passed, 1 gate failed, 2 usage, input or configuration error, 70 internal error.
+    """
+    from labelaudit.cli.config import configured, finish_gate
+    from labelaudit.errors import UsageError
     from labelaudit.io.writers import output_format_for
+    from labelaudit.pipeline.gate import parse_class_limits
     from labelaudit.pipeline.result import SORT_ORDERS, check_gate_thresholds
     from labelaudit.pipeline.scan import scan as run_scan
 
     started = time.perf_counter()
+    cfg = configured(ctx, "scan", config)  # values for the options the command line left at their defaults
+    label_col = cfg.get("label_col", label_col)
+    prob_cols = cfg.get("prob_cols", prob_cols)
+    id_col = cfg.get("id_col", id_col)
+    input_format = cfg.get("input_format", input_format)
+    method = cfg.get("method", method)
+    score = cfg.get("score", score)
+    compat = cfg.get("compat", compat)
+    frac_noise = cfg.get("frac_noise", frac_noise)
+    normalize = cfg.get("normalize", normalize)
+    multi_label = cfg.get("multi_label", multi_label)
+    label_sep = cfg.get("label_sep", label_sep)
+    label_cols = cfg.get("label_cols", label_cols)
+    pooling = cfg.get("pooling", pooling)
+    engine = cfg.get("engine", engine)
+    chunk_rows = cfg.get("chunk_rows", chunk_rows)
+    top = cfg.get("top", top)
+    sort = cfg.get("sort", sort)
+    issues_only = cfg.get("issues_only", issues_only)
+    max_issues = cfg.get("max_issues", max_issues)
+    max_issue_rate = cfg.get("max_issue_rate", max_issue_rate)
+    min_health = cfg.get("min_health", min_health)
+    baseline = cfg.get("baseline", baseline)
+    exit_zero = cfg.get("exit_zero", exit_zero)
+    junit = cfg.get("junit", junit)
+    class_limits = parse_class_limits(max_class_noise) if max_class_noise else cfg.get("max_class_noise", {})
+    github = fmt is not None and fmt.lower() == "github"
+    if github:
+        fmt = None  # annotations on stdout; a report only with -o (its format from the extension)
     if sort not in SORT_ORDERS:
         raise UsageError(f"--sort must be one of {', '.join(SORT_ORDERS)}, not {sort!r}")
     if classes is not None and (probs is None or not probs.lower().endswith(".npy")):
@@ -142,9 +194,16 @@ def scan(
             if value is not None:
                 raise UsageError(f"{option} applies to --multi-label scans only")
     check_gate_thresholds(max_issues, max_issue_rate, min_health)
+    if github and output == "-":
+        raise UsageError("--format github prints annotations on stdout; write the report to a file with -o")
     out_fmt = output_format_for(output, fmt) if (output is not None or fmt is not None) else None
     report_to = "-" if output is None and out_fmt is not None else output  # --format alone: stdout
-    _check_outputs(data, probs, baseline, {"-o": report_to, "--summary": summary_path, "--html": html_path})
+    _check_outputs(
+        data,
+        probs,
+        baseline,
+        {"-o": report_to, "--summary": summary_path, "--html": html_path, "--junit": junit},
+    )
 
     result = run_scan(
         data,
@@ -168,9 +227,15 @@ def scan(
         scheduler=scheduler,
     )
     gate = None
-    if any(v is not None for v in (max_issues, max_issue_rate, min_health)) or baseline is not None:
+    thresholds = (max_issues, max_issue_rate, min_health)
+    if any(v is not None for v in thresholds) or class_limits or baseline is not None or junit is not None:
         gate = result.gate(
-            max_issues=max_issues, max_issue_rate=max_issue_rate, min_health=min_health, baseline=baseline
+            max_issues=max_issues,
+            max_issue_rate=max_issue_rate,
+            min_health=min_health,
+            max_class_noise=class_limits,
+            baseline=baseline,
+            exit_zero=exit_zero,
         )
 
     if summary_path is not None:
@@ -181,8 +246,7 @@ def scan(
         result.write(output if output is not None else "-", out_fmt, sort=sort, issues_only=issues_only)
     if not quiet:
         _print(result, top=top, output=output, sort=sort, issues_only=issues_only, started=started)
-    if gate is not None and not gate.passed:
-        raise GateFailed("gate failed: " + "; ".join(gate.failures))
+    finish_gate(gate, command="scan", quiet=quiet, github=github, junit=junit, source=data, started=started)
 
 
 def _print(result, *, top: int, output: str | None, sort: str, issues_only: bool, started: float) -> None:

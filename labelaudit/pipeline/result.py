@@ -9,99 +9,20 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from labelaudit.errors import ConfigError, UsageError
+from labelaudit.errors import UsageError
+from labelaudit.pipeline.gate import (  # noqa: F401 - re-exported: the first API's names
+    GateCheck,
+    GateResult,
+    check_gate_thresholds,
+    match_baseline,
+    read_baseline,
+    scan_gate,
+)
 
 SORT_ORDERS = ("row", "rank")
-
-
-@dataclass(frozen=True)
-class GateCheck:
-    """One threshold of the gate: its name, the limit, the value measured and whether it passed."""
-
-    name: str
-    limit: float
-    value: float
-    passed: bool
-
-    def describe(self) -> str:
-        if self.name == "max_issues":
-            return f"{int(self.value)} label issues > --max-issues {int(self.limit)}"
-        if self.name == "max_issue_rate":
-            return f"issue rate {self.value:.4f} > --max-issue-rate {self.limit:g}"
-        return f"health score {self.value:.4f} < --min-health {self.limit:g}"
-
-
-@dataclass(frozen=True)
-class GateResult:
-    """The outcome of :meth:`ScanResult.gate`: every check, and the findings it counted."""
-
-    checks: tuple[GateCheck, ...]
-    counted_issues: int
-    baseline_matches: int
-
-    @property
-    def passed(self) -> bool:
-        return all(check.passed for check in self.checks)
-
-    @property
-    def failures(self) -> list[str]:
-        return [check.describe() for check in self.checks if not check.passed]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "passed": self.passed,
-            "counted_issues": self.counted_issues,
-            "baseline_matches": self.baseline_matches,
-            "checks": [
-                {"name": c.name, "limit": c.limit, "value": c.value, "passed": c.passed} for c in self.checks
-            ],
-        }
-
-
-def _check_threshold(name: str, value: float | None, *, rate: bool) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-        raise UsageError(f"--{name.replace('_', '-')} must be a number, not {value!r}")
-    if value < 0 or (rate and value > 1):
-        bounds = "in [0, 1]" if rate else "at least 0"
-        raise UsageError(f"--{name.replace('_', '-')} must be {bounds}, not {value:g}")
-
-
-def check_gate_thresholds(
-    max_issues: int | None = None, max_issue_rate: float | None = None, min_health: float | None = None
-) -> None:
-    """Reject thresholds that could never mean anything (NaN, negative, a rate above 1) before any work."""
-    _check_threshold("max_issues", max_issues, rate=False)
-    _check_threshold("max_issue_rate", max_issue_rate, rate=True)
-    _check_threshold("min_health", min_health, rate=True)
-
-
-def baseline_keys(path: str, key: str) -> set[str]:
-    """Accepted findings: a previous report (any format labelaudit writes) or a text file with one key a line."""
-    from pathlib import Path
-
-    from labelaudit.io.readers import read_table
-
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigError(f"{path}: baseline file not found")
-    if file.suffix.lower() in (".txt", ""):
-        lines = file.read_text(errors="replace").splitlines()
-        return {line.strip() for line in lines if line.strip() and not line.startswith("#")}
-    try:
-        frame = read_table(path)
-    except Exception as exc:
-        raise ConfigError(f"{path}: cannot read baseline: {exc}") from None
-    if key not in frame.columns:
-        raise ConfigError(f"{path}: baseline has no {key!r} column")
-    if "is_label_issue" in frame.columns:
-        frame = frame[frame["is_label_issue"].astype(bool)]
-    return set(frame[key].astype(str))
 
 
 @dataclass
@@ -192,31 +113,37 @@ class ScanResult:
         max_issues: int | None = None,
         max_issue_rate: float | None = None,
         min_health: float | None = None,
+        max_class_noise: Any = None,
         baseline: str | set[str] | None = None,
+        exit_zero: bool = False,
     ) -> GateResult:
-        """Check the thresholds (findings in ``baseline`` are not counted); the outcome is kept in the metadata."""
-        import numpy as np
+        """Check the thresholds; the outcome is kept in the metadata and the summary.
 
-        check_gate_thresholds(max_issues, max_issue_rate, min_health)
-        key = "id" if "id" in self.report.columns else "row"
-        accepted = baseline_keys(baseline, key) if isinstance(baseline, str) else set(baseline or ())
-        issues = self.report["is_label_issue"].to_numpy(dtype=bool)
-        matches = 0
-        if accepted:
-            keys = self.report[key].astype(str).to_numpy()
-            known = np.isin(keys, list(accepted))
-            matches = int((issues & known).sum())
-            issues = issues & ~known
-        counted = int(issues.sum())
-        n = max(int(self.summary.get("num_examples", len(self.report))), 1)
-        checks = []
-        if max_issues is not None:
-            checks.append(GateCheck("max_issues", float(max_issues), float(counted), counted <= max_issues))
-        if max_issue_rate is not None:
-            rate = counted / n
-            checks.append(GateCheck("max_issue_rate", float(max_issue_rate), rate, rate <= max_issue_rate))
-        health = self.summary.get("health_score")
-        if min_health is not None and health is not None:
-            checks.append(GateCheck("min_health", float(min_health), float(health), health >= min_health))
-        self.gate_result = GateResult(tuple(checks), counted, matches)
+        ``baseline`` (a ``labelaudit baseline`` file, a previous report, a text file of keys, or a set of
+        keys) lists reviewed findings: they are not counted, and the report gets an ``in_baseline`` column.
+        ``max_class_noise`` maps a class to the largest estimated label noise accepted for it.
+        """
+        match = None
+        path = None
+        if baseline is not None:
+            if isinstance(baseline, str):
+                path = baseline
+                key_type, keys = read_baseline(baseline)
+            else:
+                key_type, keys = None, {str(k) for k in baseline}
+            match = match_baseline(self.report, key_type, keys, path or "baseline")
+            self.report["in_baseline"] = match.in_baseline
+            if "in_baseline" not in self.table_columns:
+                self.table_columns.append("in_baseline")
+        self.gate_result = scan_gate(
+            self.report,
+            self.summary,
+            max_issues=max_issues,
+            max_issue_rate=max_issue_rate,
+            min_health=min_health,
+            max_class_noise=max_class_noise,
+            baseline=match,
+            baseline_path=path,
+            exit_zero=exit_zero,
+        )
         return self.gate_result
