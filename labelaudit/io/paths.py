@@ -161,21 +161,28 @@ def write_target(path: str | os.PathLike[str]) -> tuple[Path, str]:
     files and new paths are written atomically; a FIFO or a character device (a terminal, ``/dev/null``,
     ``/dev/full``) is written straight into, since it cannot be replaced. Anything else is refused.
     """
-    target = Path(path)
-    if target.is_symlink():
-        target = Path(os.path.realpath(target))
+    given = Path(path)
     try:
-        st = os.stat(target)
+        st = os.stat(given)  # follows symlinks, /dev/stdout and /proc/self/fd/N included
     except FileNotFoundError:
-        return target, "atomic"
+        # a new file, or a dangling symlink: create what it points to
+        return (Path(os.path.realpath(given)) if given.is_symlink() else given), "atomic"
     except OSError as exc:
         raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
     if stat.S_ISDIR(st.st_mode):
         raise OutputError(f"{path}: is a directory, expected a file name")
-    if stat.S_ISREG(st.st_mode):
-        return target, "atomic"
     if stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode):
-        return target, "stream"
+        return given, "stream"  # opened through the link: a pipe behind /dev/stdout has no other name
+    if stat.S_ISREG(st.st_mode):
+        if not given.is_symlink():
+            return given, "atomic"
+        real = Path(os.path.realpath(given))
+        try:
+            same = os.path.samestat(os.stat(real), st)
+        except OSError:
+            same = False
+        # a link to a named file: replace that file; to an unnamed one (a deleted file open on a descriptor): write into it
+        return (real, "atomic") if same else (given, "stream")
     kind = "a block device" if stat.S_ISBLK(st.st_mode) else "a socket or other special file"
     raise OutputError(f"{path}: is {kind}; reports go to regular files, FIFOs or character devices")
 

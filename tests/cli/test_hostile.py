@@ -588,6 +588,21 @@ def _cases() -> list[Case]:
             )
         )
 
+    for name, extra, start in [
+        ("summary-dev-stdout-pipe", ("--summary", "/dev/stdout"), b"{"),
+        ("report-dev-stdout-pipe", ("-o", "/dev/stdout", "--format", "csv"), b"row,"),
+    ]:
+        add(
+            Case(
+                f"output-{name}",
+                ("scan", "d.csv", "-q", *extra),
+                d,
+                code=0,
+                spawn=True,
+                check=_stdout_is(start),
+            )
+        )
+
     # --- the other commands check their outputs the same way
     for name, argv in [
         ("render-o-report", ("render", "r.csv", "-o", "./r.csv")),
