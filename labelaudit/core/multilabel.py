@@ -95,7 +95,6 @@ _THRESHOLD_TOL = 1e-6  # tolerance subtracted from the per-class thresholds (as 
 _PLATT_EPS = 1e-6  # probabilities are clipped to [eps, 1 - eps] before taking logits
 _PLATT_MAX_ITER = 100
 _PLATT_BINS = 1024  # histogram bins of the logits per class and tag value (see platt_fit)
-_PLATT_ROWS = 32_768  # calibration reads at most this many (evenly spaced) rows
 _PLATT_MAX_SLOPE = 1.0  # calibration may soften over-confident outputs, never sharpen them
 
 FilterBy = Literal[
@@ -498,14 +497,12 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 def _fit_platt(d: _Data) -> _Platt:
     kern = _kernels()
     Y, P = d.Y, d.P
-    n, k = Y.shape
+    k = Y.shape[1]
     lo = np.maximum(_PLATT_EPS, d.minpos / 2.0)
     hi = 1.0 - np.maximum(_PLATT_EPS, d.mintop / 2.0)
-    # one pass builds the histogram behind both the fit and the thresholds; beyond
-    # _PLATT_ROWS rows it reads evenly spaced rows only (the pass is the costly part, and two
-    # parameters plus two means per class are pinned down long before that)
-    stride = max(1, -(-n // _PLATT_ROWS))
-    cnt, sx = kern.platt_histogram(Y, P, lo, hi, _PLATT_BINS, stride)
+    # one pass over every row builds the histogram behind both the fit and the thresholds (never a
+    # subsample by position, which would tie the result to the row order)
+    cnt, sx = kern.platt_histogram(Y, P, lo, hi, _PLATT_BINS, 1)
     npos = cnt[:, 1, :].sum(axis=1)
     nneg = cnt[:, 0, :].sum(axis=1)
     tpos = (npos + 1.0) / (npos + 2.0)

@@ -171,7 +171,8 @@ def _platt_newton(xs, ws, ts, max_iter):
 
 @njit(cache=True)
 def platt_histogram(Y, P, lo, hi, nbins, stride):
-    """Histogram of the clipped logits per class and tag value, over rows ``0, stride, 2 stride, ...``.
+    """Histogram of the clipped logits per class and tag value, over rows ``0, stride, 2 stride, ...``
+    (the scan passes ``stride=1``: a subsample by position would make the result depend on the row order).
 
     This is the one pass over the data that calibration needs: the Platt fit and the thresholds
     of the calibrated probabilities are both computed from it.
@@ -189,7 +190,9 @@ def platt_histogram(Y, P, lo, hi, nbins, stride):
     hi32 = hi.astype(np.float32)
     one32 = np.float32(1.0)
     cnt = np.zeros((k, 2, nbins))
-    sx = np.zeros((k, 2, nbins))
+    # sums in fixed point (2^-32): integer additions do not depend on the order of the rows
+    sx_fixed = np.zeros((k, 2, nbins), dtype=np.int64)
+    scale = 4294967296.0
     for i in range(0, n, stride):
         for j in range(k):
             p = np.float32(P[i, j])
@@ -199,8 +202,8 @@ def platt_histogram(Y, P, lo, hi, nbins, stride):
             bi = min(max(bi, 0), nbins - 1)
             g = np.int64(Y[i, j])
             cnt[j, g, bi] += 1.0
-            sx[j, g, bi] += x
-    return cnt, sx
+            sx_fixed[j, g, bi] += np.int64(np.round(x * scale))
+    return cnt, sx_fixed / scale
 
 
 @njit(cache=True)

@@ -139,7 +139,8 @@ def read_table(
         elif fmt == "parquet":
             frame = pd.read_parquet(source)
         else:
-            frame = pd.read_json(source, lines=True, precise_float=True, dtype=text or True)
+            # JSON types its own values: no guessing that "00007" is a number (nor a list a string)
+            frame = pd.read_json(source, lines=True, precise_float=True, dtype=not text)
     except pd.errors.EmptyDataError:
         raise InputFileError(f"{label}: file is empty") from None
     except Exception as exc:  # parsers raise ValueError, OSError, UnicodeDecodeError, pyarrow's own types ...

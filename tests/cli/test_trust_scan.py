@@ -214,3 +214,21 @@ def test_thousands_of_classes_keep_the_report_small(tmp_path: Path) -> None:
     joint = document["confident_joint"]
     assert joint["shape"] == [k, k] and sum(joint["count"]) >= n
     assert len(document["per_class"]) == k
+
+
+def test_multi_label_results_do_not_depend_on_row_order() -> None:
+    # N > 32,768: calibration once read a subsample by position, so shuffling changed every label_quality
+    from labelaudit.core.multilabel import audit_multilabel
+
+    rng = np.random.default_rng(0)
+    n, k = 40_000, 6
+    truth = rng.random((n, k)) < 0.3
+    probs = 1 / (1 + np.exp(-(np.where(truth, 1.5, -1.5) + rng.normal(0, 1.2, (n, k)))))
+    tags = truth.copy()
+    flip = rng.random((n, k)) < 0.04
+    tags[flip] = ~tags[flip]
+    first = audit_multilabel(tags.astype(np.int8), probs)
+    perm = rng.permutation(n)
+    second = audit_multilabel(tags[perm].astype(np.int8), probs[perm])
+    np.testing.assert_array_equal(first.quality[perm], second.quality)
+    np.testing.assert_array_equal(first.is_issue[perm], second.is_issue)
