@@ -81,6 +81,22 @@ def finish_gate(
         raise GateFailed("gate failed: " + "; ".join(gate.failures))
 
 
+def _defaults(command: str) -> dict[str, Any]:
+    """The command's own defaults, from its parameters."""
+    import typer.main
+
+    from labelaudit.cli.app import app
+
+    click_command = typer.main.get_command(app).commands[command]  # type: ignore[attr-defined]
+    out = {}
+    for param in click_command.params:
+        default = param.default
+        if isinstance(default, list | tuple) and not default:
+            default = None
+        out[param.name] = None if callable(default) else default
+    return out
+
+
 @config_app.command("show")
 @handle_errors
 def show(
@@ -94,11 +110,16 @@ def show(
 
     found = find_config()
     document: dict[str, Any] = {"found": str(found) if found else None, "config": config, "commands": {}}
-    for command in COMMAND_SETTINGS:
+    for command, known in COMMAND_SETTINGS.items():
         settings = load_settings(command, config)
+        defaults = _defaults(command)
         document["commands"][command] = {
-            key: {"value": settings.values[key], "source": settings.sources[key]}
-            for key in sorted(settings.values)
+            key: (
+                {"value": settings.values[key], "source": settings.sources[key]}
+                if key in settings.values
+                else {"value": defaults.get(key), "source": "default"}
+            )
+            for key in sorted(known)
         }
     if as_json:
         typer.echo(json.dumps(document, indent=2, sort_keys=True))
@@ -108,8 +129,6 @@ def show(
         lines.append(f"# --config: {config}")
     for command, values in document["commands"].items():
         lines.append(f"[{command}]")
-        if not values:
-            lines.append("# (defaults only)")
         for key, entry in values.items():
             lines.append(f"{key.replace('_', '-')} = {json.dumps(entry['value'])}   # {entry['source']}")
     typer.echo("\n".join(lines))

@@ -31,25 +31,35 @@ def _check_outputs(
 def scan(
     ctx: typer.Context,
     data: str = typer.Argument(..., help="Labelled table: .csv, .tsv, .parquet, .jsonl, or - for stdin."),
-    label_col: str = typer.Option("label", "--label-col", help="Column with the given labels."),
+    label_col: str = typer.Option(
+        "label", "--label-col", help="Column with the given labels.", rich_help_panel="Input"
+    ),
     prob_cols: str = typer.Option(
         "p_*",
         "--prob-cols",
         help="Glob of probability columns; the class is the name without the glob's prefix.",
+        rich_help_panel="Input",
     ),
     probs: str | None = typer.Option(
         None,
         "--probs",
         help="Probabilities in a separate file: .npy (by row) or a table (by row, or on --id-col).",
+        rich_help_panel="Input",
     ),
     id_col: str | None = typer.Option(
-        None, "--id-col", help="Column identifying rows (reported; joins --probs)."
+        None, "--id-col", help="Column identifying rows (reported; joins --probs).", rich_help_panel="Input"
     ),
     classes: str | None = typer.Option(
-        None, "--classes", help="Comma-separated class names of the --probs .npy columns, in order."
+        None,
+        "--classes",
+        help="Comma-separated class names of the --probs .npy columns, in order.",
+        rich_help_panel="Input",
     ),
     input_format: str | None = typer.Option(
-        None, "--input-format", help="Force the input format: csv, tsv, parquet, jsonl."
+        None,
+        "--input-format",
+        help="Force the input format: csv, tsv, parquet, jsonl.",
+        rich_help_panel="Input",
     ),
     method: str | None = typer.Option(
         None,
@@ -57,25 +67,40 @@ def scan(
         help="How to flag issues (filter_by): noise_rate_or_posterior (the default), posterior, "
         "prune_by_noise_rate (the default with --compat cleanlab), prune_by_class, both, confident_learning, "
         "predicted_neq_given, low_self_confidence, low_normalized_margin. See docs/defaults.md.",
+        rich_help_panel="Method",
     ),
     score: str = typer.Option(
         "self_confidence",
         "--score",
         help="Label-quality score: self_confidence, normalized_margin, confidence_weighted_entropy.",
+        rich_help_panel="Method",
     ),
     compat: str = typer.Option(
-        "paper", "--compat", help="paper (Northcutt et al. 2021) or cleanlab (cleanlab 2.9)."
+        "paper",
+        "--compat",
+        help="paper (Northcutt et al. 2021) or cleanlab (cleanlab 2.9).",
+        rich_help_panel="Method",
     ),
-    frac_noise: float = typer.Option(1.0, "--frac-noise", help="Flag this fraction of the estimated issues."),
-    normalize: bool = typer.Option(False, "--normalize", help="Rescale rows that do not sum to 1."),
+    frac_noise: float = typer.Option(
+        1.0, "--frac-noise", help="Flag this fraction of the estimated issues.", rich_help_panel="Method"
+    ),
+    normalize: bool = typer.Option(
+        False, "--normalize", help="Rescale rows that do not sum to 1.", rich_help_panel="Method"
+    ),
     multi_label: bool = typer.Option(
-        False, "--multi-label", help="Each row has a set of tags (see --label-sep)."
+        False, "--multi-label", help="Each row has a set of tags (see --label-sep).", rich_help_panel="Input"
     ),
     label_sep: str | None = typer.Option(
-        None, "--label-sep", help="Multi-label: separator of tags in the label column (default ,)."
+        None,
+        "--label-sep",
+        help="Multi-label: separator of tags in the label column (default ,).",
+        rich_help_panel="Input",
     ),
     label_cols: str | None = typer.Option(
-        None, "--label-cols", help="Multi-label: glob of 0/1 columns, one per class (instead of --label-col)."
+        None,
+        "--label-cols",
+        help="Multi-label: glob of 0/1 columns, one per class (instead of --label-col).",
+        rich_help_panel="Input",
     ),
     pooling: str | None = typer.Option(
         None,
@@ -83,65 +108,96 @@ def scan(
         "--aggregate",
         help="Multi-label: per-example score from per-class scores: ema (default), softmin, min, mean. "
         "(--aggregate is the old name.)",
+        rich_help_panel="Method",
     ),
-    top: int = typer.Option(20, "--top", min=0, help="Rows to show in the terminal table."),
+    top: int = typer.Option(
+        20, "--top", min=0, help="Rows to show in the terminal table.", rich_help_panel="Output"
+    ),
     output: str | None = typer.Option(
-        None, "-o", "--output", help="Write the full report here (- for stdout)."
+        None, "-o", "--output", help="Write the full report here (- for stdout).", rich_help_panel="Output"
     ),
     fmt: str | None = typer.Option(
         None,
         "--format",
         help="Report format: table, csv, jsonl, json, parquet (default: from -o's extension); github prints "
         "the gate as GitHub workflow annotations (and a step summary when GITHUB_STEP_SUMMARY is set).",
+        rich_help_panel="Output",
     ),
-    sort: str = typer.Option("row", "--sort", help="Report row order: row (input order) or rank."),
-    issues_only: bool = typer.Option(False, "--issues-only", help="Write only the rows flagged as issues."),
+    sort: str = typer.Option(
+        "row", "--sort", help="Report row order: row (input order) or rank.", rich_help_panel="Output"
+    ),
+    issues_only: bool = typer.Option(
+        False, "--issues-only", help="Write only the rows flagged as issues.", rich_help_panel="Output"
+    ),
     summary_path: str | None = typer.Option(
-        None, "--summary", help="Write the dataset summary as JSON here."
+        None, "--summary", help="Write the dataset summary as JSON here.", rich_help_panel="Output"
     ),
-    html_path: str | None = typer.Option(None, "--html", help="Write a self-contained HTML report here."),
+    html_path: str | None = typer.Option(
+        None, "--html", help="Write a self-contained HTML report here.", rich_help_panel="Output"
+    ),
     max_issues: int | None = typer.Option(
-        None, "--max-issues", help="Gate: exit 1 if more issues than this."
+        None, "--max-issues", help="Gate: exit 1 if more issues than this.", rich_help_panel="Gate"
     ),
     max_issue_rate: float | None = typer.Option(
-        None, "--max-issue-rate", help="Gate: exit 1 if the share of flagged rows exceeds this."
+        None,
+        "--max-issue-rate",
+        help="Gate: exit 1 if the share of flagged rows exceeds this.",
+        rich_help_panel="Gate",
     ),
     min_health: float | None = typer.Option(
-        None, "--min-health", help="Gate: exit 1 if the health score is lower."
+        None, "--min-health", help="Gate: exit 1 if the health score is lower.", rich_help_panel="Gate"
     ),
     max_class_noise: list[str] | None = typer.Option(  # noqa: B008 - typer reads it once
         None,
         "--max-class-noise",
         help="Gate: exit 1 if a class's estimated label noise exceeds its limit: CLASS=SHARE, repeatable "
         "(cat=0.1) or comma-separated.",
+        rich_help_panel="Gate",
     ),
     baseline: str | None = typer.Option(
         None,
         "--baseline",
         help="Reviewed findings (a `labelaudit baseline` file, a previous report, or keys one per line): "
         "not counted by the gate; the report gets an in_baseline column.",
+        rich_help_panel="Gate",
     ),
     exit_zero: bool = typer.Option(
-        False, "--exit-zero", help="Gate: report the checks but exit 0 even when one fails."
+        False,
+        "--exit-zero",
+        help="Gate: report the checks but exit 0 even when one fails.",
+        rich_help_panel="Gate",
     ),
     junit: str | None = typer.Option(
-        None, "--junit", help="Write the gate as JUnit XML here (one test per check)."
+        None, "--junit", help="Write the gate as JUnit XML here (one test per check).", rich_help_panel="Gate"
     ),
     config: str | None = typer.Option(
-        None, "--config", help="Configuration file read after the one found upward ([tool.labelaudit])."
+        None,
+        "--config",
+        help="Configuration file read after the one found upward ([tool.labelaudit]).",
+        rich_help_panel="Input",
     ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
-    engine: str = typer.Option("auto", "--engine", help=_ENGINE_HELP),
+    keep_cols: str | None = typer.Option(
+        None,
+        "--keep-cols",
+        help="Comma-separated input columns (a text, a path) to carry into the report, after its own columns.",
+        rich_help_panel="Input",
+    ),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="Print nothing but errors.", rich_help_panel="Output"
+    ),
+    engine: str = typer.Option("auto", "--engine", help=_ENGINE_HELP, rich_help_panel="Method"),
     chunk_rows: int | None = typer.Option(
         None,
         "--chunk-rows",
         help="Rows per batch of the stream engine (implies --engine stream when --engine is auto).",
+        rich_help_panel="Method",
     ),
     scheduler: str | None = typer.Option(
         None,
         "--scheduler",
         "--dask-scheduler",
         help="--engine dask: address of a dask.distributed scheduler to run on (default: dask's local scheduler).",
+        rich_help_panel="Method",
     ),
 ) -> None:
     """Find probably-wrong labels from out-of-fold predicted probabilities.
@@ -175,6 +231,7 @@ def scan(
     top = cfg.get("top", top)
     sort = cfg.get("sort", sort)
     issues_only = cfg.get("issues_only", issues_only)
+    keep_cols = cfg.get("keep_cols", keep_cols)
     max_issues = cfg.get("max_issues", max_issues)
     max_issue_rate = cfg.get("max_issue_rate", max_issue_rate)
     min_health = cfg.get("min_health", min_health)
@@ -225,6 +282,7 @@ def scan(
         engine=engine,
         chunk_rows=chunk_rows,
         scheduler=scheduler,
+        keep_cols=[c.strip() for c in keep_cols.split(",") if c.strip()] if keep_cols else None,
     )
     gate = None
     thresholds = (max_issues, max_issue_rate, min_health)

@@ -68,6 +68,7 @@ SCAN_SETTINGS: dict[str, str] = {
     "top": _INT,
     "sort": _STR,
     "issues_only": _BOOL,
+    "keep_cols": _STR,
     "max_issues": _INT,
     "max_issue_rate": _FLOAT,
     "min_health": _FLOAT,

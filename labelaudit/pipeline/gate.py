@@ -263,7 +263,10 @@ def read_baseline(path: str) -> tuple[str | None, set[str]]:
     if "is_label_issue" in frame.columns:  # a previous report
         base = baseline_frame(frame)
         return (str(base["key_type"].iloc[0]) if len(base) else None), set(base["key"])
-    raise ConfigError(f"{path}: not a baseline (no key column) nor a labelaudit report")
+    for column, key_type in (("id", "id"), ("row", None)):  # a table of accepted ids (or row numbers)
+        if column in frame.columns:
+            return key_type, set(frame[column].astype(str))
+    raise ConfigError(f"{path}: not a baseline: no key, id or row column, and not a labelaudit report")
 
 
 @dataclass

@@ -107,6 +107,32 @@ class ScanResult:
 
         write_text(self.to_html(top=top), path)
 
+    def keep_input_columns(self, source: Any, columns: list[str], input_format: str | None = None) -> None:
+        """Carry input columns (a text, a path) into the report, after its own columns, so it stands alone.
+
+        ``source`` is the input: a DataFrame, or a path read again (not stdin, which is consumed).
+        """
+        from labelaudit.errors import ColumnError
+
+        if not columns:
+            return
+        clash = [c for c in columns if c in self.report.columns]
+        if clash:
+            raise UsageError(f"--keep-cols: {clash[0]!r} is already a report column")
+        if isinstance(source, str):
+            if source == "-":
+                raise UsageError("--keep-cols needs the input as a file or a table, not stdin read once")
+            from labelaudit.io.readers import read_table
+
+            source = read_table(source, input_format, text_columns=tuple(columns))
+        missing = [c for c in columns if c not in source.columns]
+        if missing:
+            raise ColumnError(f"--keep-cols: no column {missing[0]!r} in the input")
+        if len(source) != len(self.report):
+            raise ColumnError(f"--keep-cols: the input has {len(source)} rows, the report {len(self.report)}")
+        for column in columns:
+            self.report[column] = source[column].to_numpy()
+
     def gate(
         self,
         *,

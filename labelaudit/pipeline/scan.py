@@ -246,6 +246,7 @@ def scan(
     engine: str = "auto",
     chunk_rows: int | None = None,
     scheduler: str | None = None,
+    keep_cols: list[str] | None = None,
 ) -> ScanResult:
     """Find probably-wrong labels.
 
@@ -253,6 +254,7 @@ def scan(
     or a glob of Parquet files), a pandas DataFrame, an Arrow table or a dict of columns. Probabilities are
     the ``prob_cols`` columns of the data, or ``probs``: a path (.npy by row, or a table by row or joined on
     ``id_col``) or an N x K array. Raises :class:`~labelaudit.errors.LabelauditError` subclasses for bad input.
+    ``keep_cols`` names input columns to carry into the report (a text, a path).
     """
     from labelaudit.pipeline.provenance import versions
 
@@ -333,6 +335,9 @@ def scan(
     # the engine is not recorded in the report: every engine writes the same bytes
     result.parameters = _parameters(opts)
     result.versions = versions()
+    if keep_cols:
+        result.keep_input_columns(frame if frame is not None else path, list(keep_cols), input_format)
+        result.parameters["keep_cols"] = list(keep_cols)
     result.engine, result.engine_reason = chosen, reason
     return result
 

@@ -224,3 +224,24 @@ def test_environment_does_not_leak_github_summary(tmp_path: Path) -> None:
     result = run_cli("scan", FIXTURE, "-q", "--max-issues", "0", env={"GITHUB_STEP_SUMMARY": str(step)})
     assert result.returncode == 1 and not step.exists() and result.stdout == ""
     assert os.environ.get("GITHUB_STEP_SUMMARY") != str(step)
+
+
+def test_keep_cols_carry_input_columns_and_key_the_baseline(tmp_path: Path) -> None:
+    report, base = tmp_path / "r.csv", tmp_path / "b.csv"
+    result = run_cli("scan", FIXTURE, "-q", "--keep-cols", "id", "-o", report)
+    assert result.returncode == 0, result.stderr
+    frame = pd.read_csv(report, dtype={"id": str})
+    assert list(frame.columns)[-1] == "id"
+    assert frame["id"].tolist() == pd.read_csv(FIXTURE, dtype={"id": str})["id"].tolist()
+    assert run_cli("baseline", report, "-o", base, "-q").returncode == 0
+    assert set(pd.read_csv(base)["key_type"]) == {"id"}  # a kept id column is the key
+    assert_one_line_error(run_cli("scan", FIXTURE, "-q", "--keep-cols", "nope"), "--keep-cols", "nope")
+    assert_one_line_error(run_cli("scan", FIXTURE, "-q", "--keep-cols", "row"), "already a report column")
+
+
+def test_a_csv_of_accepted_ids_is_a_baseline(tmp_path: Path, flagged: pd.DataFrame) -> None:
+    accepted = tmp_path / "accepted.csv"
+    ids = pd.read_csv(FIXTURE, dtype={"id": str})["id"]
+    pd.DataFrame({"id": ids[flagged["is_label_issue"].to_numpy()]}).to_csv(accepted, index=False)
+    result = run_cli("scan", FIXTURE, "-q", "--id-col", "id", "--max-issues", "0", "--baseline", accepted)
+    assert result.returncode == 0, result.stderr
