@@ -124,13 +124,18 @@ def aggregate(
         "--config",
         help="Configuration file read after the one found upward ([tool.labelaudit.aggregate]).",
     ),
+    color: str = typer.Option(
+        "auto",
+        "--color",
+        help="Colour on stderr: auto (on a terminal, unless NO_COLOR is set), always, never.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
 ) -> None:
     """Consensus labels and annotator quality from several annotators per item.
 
     Exit codes: 0 passed, 1 gate failed, 2 usage, input or configuration error, 70 internal error.
     """
-    from labelaudit.cli.config import configured, finish_gate
+    from labelaudit.cli.config import apply_color, configured, finish_gate
     from labelaudit.pipeline.gate import AGGREGATE_THRESHOLDS, aggregate_gate, check_thresholds
 
     cfg = configured(
@@ -147,6 +152,8 @@ def aggregate(
     max_low_agreement_rate = cfg.get("max_low_agreement_rate", max_low_agreement_rate)
     exit_zero = cfg.get("exit_zero", exit_zero)
     junit = cfg.get("junit", junit)
+    color = cfg.get("color", color)
+    apply_color(color)
     thresholds = {
         "min_consensus_quality": min_consensus_quality,
         "min_annotator_quality": min_annotator_quality,

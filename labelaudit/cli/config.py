@@ -42,6 +42,26 @@ def configured(ctx: typer.Context, command: str, config: str | None) -> dict[str
     return out
 
 
+COLOR_CHOICES = ("auto", "always", "never")
+
+
+def apply_color(color: str) -> None:
+    """``--color``: auto (colour on a terminal unless NO_COLOR is set), always, never.
+
+    Set before the stderr console is first made (rich reads NO_COLOR and FORCE_COLOR when it is).
+    """
+    from labelaudit.errors import UsageError
+
+    if color not in COLOR_CHOICES:
+        raise UsageError(f"--color must be one of {', '.join(COLOR_CHOICES)}, not {color!r}")
+    if color == "never":
+        os.environ["NO_COLOR"] = "1"
+        os.environ.pop("FORCE_COLOR", None)
+    elif color == "always":
+        os.environ.pop("NO_COLOR", None)
+        os.environ["FORCE_COLOR"] = "1"
+
+
 def finish_gate(
     gate: Any,
     *,

@@ -182,6 +182,12 @@ def scan(
         help="Comma-separated input columns (a text, a path) to carry into the report, after its own columns.",
         rich_help_panel="Input",
     ),
+    color: str = typer.Option(
+        "auto",
+        "--color",
+        help="Colour on stderr: auto (on a terminal, unless NO_COLOR is set), always, never.",
+        rich_help_panel="Output",
+    ),
     quiet: bool = typer.Option(
         False, "--quiet", "-q", help="Print nothing but errors.", rich_help_panel="Output"
     ),
@@ -204,7 +210,7 @@ def scan(
 
     Exit codes: 0 passed, 1 gate failed, 2 usage, input or configuration error, 70 internal error.
     """
-    from labelaudit.cli.config import configured, finish_gate
+    from labelaudit.cli.config import apply_color, configured, finish_gate
     from labelaudit.errors import UsageError
     from labelaudit.io.writers import output_format_for
     from labelaudit.pipeline.gate import parse_class_limits
@@ -232,6 +238,8 @@ def scan(
     sort = cfg.get("sort", sort)
     issues_only = cfg.get("issues_only", issues_only)
     keep_cols = cfg.get("keep_cols", keep_cols)
+    color = cfg.get("color", color)
+    apply_color(color)
     max_issues = cfg.get("max_issues", max_issues)
     max_issue_rate = cfg.get("max_issue_rate", max_issue_rate)
     min_health = cfg.get("min_health", min_health)

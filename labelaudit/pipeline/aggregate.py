@@ -102,6 +102,8 @@ class AggregateResult:
             "summary": {k: v for k, v in self.summary.items() if k != "annotators"},
             # the HTML page of a saved report pictures the annotators (labelaudit render)
             "annotators": self.summary.get("annotators", []),
+            # the outcome of `aggregate`'s gate, where the HTML page and CI tools read a scan's
+            **({"gate": self.summary["gate"]} if "gate" in self.summary else {}),
         }
 
     def posteriors(self) -> pd.DataFrame:

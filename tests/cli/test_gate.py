@@ -245,3 +245,43 @@ def test_a_csv_of_accepted_ids_is_a_baseline(tmp_path: Path, flagged: pd.DataFra
     pd.DataFrame({"id": ids[flagged["is_label_issue"].to_numpy()]}).to_csv(accepted, index=False)
     result = run_cli("scan", FIXTURE, "-q", "--id-col", "id", "--max-issues", "0", "--baseline", accepted)
     assert result.returncode == 0, result.stderr
+
+
+def _stderr_on_a_terminal(*args: str, env: dict[str, str]) -> bytes:
+    """Run the CLI with stderr on a pseudo-terminal; what it wrote there."""
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    full = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    full.update(env, COLUMNS="100")
+    proc = subprocess.Popen([sys.executable, "-m", "labelaudit", *args], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=follower, env=full)  # fmt: skip
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    proc.wait(timeout=120)
+    os.close(leader)
+    return b"".join(chunks)
+
+
+def test_color_follows_the_terminal_no_color_and_the_flag(tmp_path: Path) -> None:
+    args = ("scan", str(FIXTURE), "--top", "0", "--max-issues", "0", "--exit-zero")
+    red = b";31m"  # FAIL in bold red; NO_COLOR keeps bold, drops colour
+    assert red in _stderr_on_a_terminal(*args, env={})
+    assert red not in _stderr_on_a_terminal(*args, env={"NO_COLOR": "1"})
+    assert red not in _stderr_on_a_terminal(*args, "--color", "never", env={})
+    piped = run_cli(*args, "--color", "always")
+    assert piped.returncode == 0 and red.decode() in piped.stderr and piped.stdout == ""
+    assert "\x1b[" not in run_cli(*args).stderr  # not a terminal: no escape sequences at all
+    assert_one_line_error(
+        run_cli(*args, "--color", "sometimes"), "--color must be one of auto, always, never"
+    )

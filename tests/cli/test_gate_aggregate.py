@@ -54,6 +54,16 @@ def test_passing_and_failing_aggregate_gate(annotations: Path, tmp_path: Path) -
     assert zero.returncode == 0, zero.stderr
 
 
+def test_aggregate_gate_is_in_the_report_metadata(annotations: Path, tmp_path: Path) -> None:
+    from labelaudit.io.writers import read_parquet_metadata
+
+    report = tmp_path / "items.parquet"
+    result = run_cli("aggregate", annotations, "-q", "--min-consensus-quality", "0.99", "-o", report)
+    assert result.returncode == 1
+    gate = read_parquet_metadata(str(report))["gate"]
+    assert not gate["passed"] and gate["checks"][0]["name"] == "min_consensus_quality"
+
+
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
