@@ -725,8 +725,7 @@ def _cases() -> list[Case]:
 
 CASES = _cases()
 _RESULTS: dict[str, dict] = {}
-_SNAPSHOTS: dict[str, dict[str, bytes]] = {}
-_GROUP_SIZE = 12
+_GROUP_SIZE = 32
 _SETUP_NAMES = {"sub", "sub.csv", "hard.csv", "soft.csv", "link.csv"}
 _CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
@@ -738,7 +737,6 @@ def _prepare(case: Case, root: Path) -> Path:
         (directory / name).write_bytes(content)
     if case.setup is not None:
         case.setup(directory)
-    _SNAPSHOTS[case.id] = {name: (directory / name).read_bytes() for name in case.files}
     return directory
 
 
@@ -766,7 +764,26 @@ def _spawn(case: Case, directory: Path) -> dict:
 
 
 def _run_group(index: int, root: Path) -> None:
-    group = CASES[index * _GROUP_SIZE : (index + 1) * _GROUP_SIZE]
+    """Run group ``index`` once per test session, whichever xdist worker asks first; load its results."""
+    import fcntl
+
+    results = root / f"group-{index}.results.json"
+    with open(root / f"group-{index}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not results.exists():
+            _execute_group(index, root)
+            tmp = results.with_suffix(".partial")
+            tmp.write_text(json.dumps({case.id: _RESULTS[case.id] for case in _group(index)}))
+            tmp.rename(results)
+    _RESULTS.update(json.loads(results.read_text()))
+
+
+def _group(index: int) -> list[Case]:
+    return CASES[index * _GROUP_SIZE : (index + 1) * _GROUP_SIZE]
+
+
+def _execute_group(index: int, root: Path) -> None:
+    group = _group(index)
     spawn_all = os.environ.get("LABELAUDIT_HOSTILE_SPAWN") == "1"
     forked = []
     for case in group:
@@ -811,7 +828,13 @@ def _run_group(index: int, root: Path) -> None:
 
 @pytest.fixture(scope="module")
 def cases_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("hostile")
+    """One directory for the session: under xdist, shared by the workers (each group runs once)."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if run is None:
+        return tmp_path_factory.mktemp("hostile")
+    root = tmp_path_factory.getbasetemp().parent / f"hostile-{run}"
+    root.mkdir(exist_ok=True)
+    return root
 
 
 def _param(index: int, case: Case):
@@ -843,7 +866,7 @@ def test_hostile(index: int, case: Case, cases_root: Path) -> None:
             assert needle in lines[0], (needle, lines[0])
         assert result["stdout"] == "" or case.stdout != "pipe", result["stdout"][:200]
     # inputs are byte-identical, nothing half-written is left
-    for name, before in _SNAPSHOTS[case.id].items():
+    for name, before in case.files.items():
         if name not in case.written:
             assert (directory / name).read_bytes() == before, f"{name} was modified"
     leftovers = [p.name for p in directory.rglob("*") if p.name.endswith(".tmp")]
