@@ -26,9 +26,46 @@ EXIT_INTERNAL = (
 
 
 class LabelauditError(Exception):
-    """Base class of every error labelaudit raises on purpose."""
+    """Base class of every error labelaudit raises on purpose.
+
+    Errors about data carry where the problem is as attributes, not only in the text: ``source`` (a file name,
+    ``<stdin>``, ``<DataFrame>``), ``column`` and ``row`` (0-based, in the whole input). ``detail`` is what is
+    wrong there. ``str(error)`` puts them together in one line: ``source: column 'c' row 7: detail``.
+    """
 
     exit_code: int = EXIT_USAGE
+
+    def __init__(
+        self,
+        detail: str = "",
+        *,
+        source: str | None = None,
+        column: str | None = None,
+        row: int | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail, self.source, self.column, self.row = detail, source, column, row
+
+    def __str__(self) -> str:
+        where = []
+        if self.column is not None:
+            where.append(f"column {self.column!r}")
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        prefix = f"{self.source}: " if self.source is not None else ""
+        location = f"{' '.join(where)}: " if where else ""
+        return f"{prefix}{location}{self.detail}"
+
+    def at(self, *, source: str | None = None, row_offset: int = 0) -> LabelauditError:
+        """The same error located in a larger input: another source, or rows counted from ``row_offset``."""
+        moved = type(self)(
+            self.detail,
+            source=self.source if source is None else source,
+            column=self.column,
+            row=None if self.row is None else self.row + row_offset,
+        )
+        moved.__dict__.update({k: v for k, v in self.__dict__.items() if k not in ("source", "row")})
+        return moved
 
 
 class InputError(LabelauditError, ValueError):

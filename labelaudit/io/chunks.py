@@ -8,7 +8,6 @@ numbers in errors are global.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -99,12 +98,9 @@ class ChunkedTable:
             raise InputFileError(f"{self.path}: no data rows")
 
 
-_ROW = re.compile(r"( row )(\d+)(:)")
-
-
 def _shift_rows(exc: InputError, offset: int) -> InputError:
-    text = _ROW.sub(lambda m: f"{m.group(1)}{int(m.group(2)) + offset}{m.group(3)}", str(exc), count=1)
-    return type(exc)(text)
+    """The error of a chunk, its row counted in the whole file (the row is a field, never parsed from text)."""
+    return exc.at(row_offset=offset) if exc.row is not None else exc
 
 
 def label_facts(series: pd.Series, placeholder: bool = False) -> tuple[bool, bool, set[str]]:

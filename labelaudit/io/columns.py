@@ -74,8 +74,10 @@ def numeric_matrix(
             if bad.any():
                 row = int(np.flatnonzero(bad.to_numpy())[0])
                 raise InvalidProbabilitiesError(
-                    f"{source}: column {column!r} row {row + row_offset}: "
-                    f"{series.iloc[row]!r} is not a number"
+                    f"{series.iloc[row]!r} is not a number",
+                    source=source,
+                    column=column,
+                    row=row + row_offset,
                 )
     dtypes = {frame[c].dtype for c in columns}
     dtype = np.float32 if dtypes == {np.dtype(np.float32)} else np.float64
@@ -88,14 +90,17 @@ def numeric_matrix(
         row, k = np.argwhere(~finite)[0]
         what = "missing" if np.isnan(matrix[row, k]) else "infinite"
         raise InvalidProbabilitiesError(
-            f"{source}: column {columns[k]!r} row {int(row) + row_offset}: value is {what}"
+            f"value is {what}", source=source, column=columns[k], row=int(row) + row_offset
         )
     negative = matrix < 0
     if negative.any():
         row, k = np.argwhere(negative)[0]
         raise InvalidProbabilitiesError(
-            f"{source}: column {columns[k]!r} row {int(row) + row_offset}: {matrix[row, k]:g} is negative; "
-            "probabilities are in [0, 1] (if these are logits, apply softmax or sigmoid first)"
+            f"{matrix[row, k]:g} is negative; probabilities are in [0, 1] (if these are logits, apply softmax "
+            "or sigmoid first)",
+            source=source,
+            column=columns[k],
+            row=int(row) + row_offset,
         )
     return matrix
 
@@ -267,7 +272,7 @@ def encode_labels(
     missing = series.isna().to_numpy()
     if missing.any():
         row = int(np.flatnonzero(missing)[0])
-        raise ColumnError(f"{source}: column {column!r} row {row}: label is missing")
+        raise ColumnError("label is missing", source=source, column=column, row=row)
     num_classes = len(class_names)
     numeric = _is_integer_like(series)
     text = None if numeric else series.astype(str).str.strip()
@@ -283,8 +288,10 @@ def encode_labels(
             if bad.any():
                 row = int(np.flatnonzero(bad)[0])
                 raise ColumnError(
-                    f"{source}: column {column!r} row {row}: label {int(values[row])} is not a class "
-                    f"(classes: {', '.join(class_names)})"
+                    f"label {int(values[row])} is not a class (classes: {', '.join(class_names)})",
+                    source=source,
+                    column=column,
+                    row=row,
                 )
             return encoded, class_names
         return _positions(values, num_classes, source, column), class_names
@@ -295,14 +302,16 @@ def encode_labels(
         if not plain.all():
             row = int(np.flatnonzero(~plain)[0])
             raise ColumnError(
-                f"{source}: column {column!r} row {row}: {text.iloc[row]!r} is not a column index "
-                "(the other labels are column indices)"
+                f"{text.iloc[row]!r} is not a column index (the other labels are column indices)",
+                source=source,
+                column=column,
+                row=row,
             )
         too_long = (text.str.len() > 18).to_numpy(dtype=bool)
         if too_long.any():
             row = int(np.flatnonzero(too_long)[0])
             raise ColumnError(
-                f"{source}: column {column!r} row {row}: label {text.iloc[row]} is outside [0, {num_classes})"
+                f"label {text.iloc[row]} is outside [0, {num_classes})", source=source, column=column, row=row
             )
         values = text.astype(np.int64).to_numpy()
         return _positions(values, num_classes, source, column), class_names
@@ -312,8 +321,11 @@ def encode_labels(
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise ColumnError(
-            f"{source}: column {column!r} row {row}: {text.iloc[row]!r} is not a class with probabilities "
-            f"(classes: {', '.join(class_names[:20])}{', ...' if num_classes > 20 else ''})"
+            f"{text.iloc[row]!r} is not a class with probabilities "
+            f"(classes: {', '.join(class_names[:20])}{', ...' if num_classes > 20 else ''})",
+            source=source,
+            column=column,
+            row=row,
         )
     return codes.to_numpy().astype(np.int64), class_names
 
@@ -323,7 +335,7 @@ def _positions(values: np.ndarray, num_classes: int, source: str, column: str) -
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise ColumnError(
-            f"{source}: column {column!r} row {row}: label {int(values[row])} is outside [0, {num_classes})"
+            f"label {int(values[row])} is outside [0, {num_classes})", source=source, column=column, row=row
         )
     return values
 
