@@ -84,6 +84,13 @@ def scan(
     frac_noise: float = typer.Option(
         1.0, "--frac-noise", help="Flag this fraction of the estimated issues.", rich_help_panel="Method"
     ),
+    logits: str | None = typer.Option(
+        None,
+        "--logits",
+        help="The probability columns hold a model's raw scores: softmax (single-label) or sigmoid "
+        "(--multi-label) turns them into probabilities (in-memory engine).",
+        rich_help_panel="Input",
+    ),
     normalize: bool = typer.Option(
         False, "--normalize", help="Rescale rows that do not sum to 1.", rich_help_panel="Method"
     ),
@@ -238,6 +245,7 @@ def scan(
     sort = cfg.get("sort", sort)
     issues_only = cfg.get("issues_only", issues_only)
     keep_cols = cfg.get("keep_cols", keep_cols)
+    logits = cfg.get("logits", logits)
     color = cfg.get("color", color)
     apply_color(color)
     max_issues = cfg.get("max_issues", max_issues)
@@ -290,6 +298,7 @@ def scan(
         engine=engine,
         chunk_rows=chunk_rows,
         scheduler=scheduler,
+        logits=logits,
         keep_cols=[c.strip() for c in keep_cols.split(",") if c.strip()] if keep_cols else None,
     )
     gate = None

@@ -69,6 +69,7 @@ SCAN_SETTINGS: dict[str, str] = {
     "sort": _STR,
     "issues_only": _BOOL,
     "keep_cols": _STR,
+    "logits": _STR,
     "color": _STR,
     "max_issues": _INT,
     "max_issue_rate": _FLOAT,

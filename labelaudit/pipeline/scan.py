@@ -247,6 +247,7 @@ def scan(
     chunk_rows: int | None = None,
     scheduler: str | None = None,
     keep_cols: list[str] | None = None,
+    logits: str | None = None,
 ) -> ScanResult:
     """Find probably-wrong labels.
 
@@ -255,6 +256,7 @@ def scan(
     the ``prob_cols`` columns of the data, or ``probs``: a path (.npy by row, or a table by row or joined on
     ``id_col``) or an N x K array. Raises :class:`~labelaudit.errors.LabelauditError` subclasses for bad input.
     ``keep_cols`` names input columns to carry into the report (a text, a path).
+    ``logits`` (``softmax`` or, for multi-label, ``sigmoid``) says the probabilities are a model's raw scores.
     """
     from labelaudit.pipeline.provenance import versions
 
@@ -296,6 +298,10 @@ def scan(
 
         fmt = detect_format(path, input_format)
     chosen, reason = choose_engine(engine, opts, fmt, chunk_rows)
+    if logits is not None:
+        from labelaudit.pipeline.logits import apply_logits
+
+        frame, opts = apply_logits(logits, frame, opts, chosen, path)
     if frame is not None and chosen != "memory":
         raise UsageError(f"--engine {chosen} reads files; a table already in memory uses the memory engine")
     check_supported(chosen, opts, fmt)
@@ -338,6 +344,8 @@ def scan(
     if keep_cols:
         result.keep_input_columns(frame if frame is not None else path, list(keep_cols), input_format)
         result.parameters["keep_cols"] = list(keep_cols)
+    if logits is not None:
+        result.parameters["logits"] = logits
     result.engine, result.engine_reason = chosen, reason
     return result
 
