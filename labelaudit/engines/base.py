@@ -64,6 +64,33 @@ CAPABILITIES: dict[str, Capabilities] = {
 }
 
 
+def capability_rows() -> list[tuple[str, ...]]:
+    """The capability table as rows of text (docs/engines.md holds the same table; a test compares them)."""
+
+    def cell(caps: Capabilities, field: str) -> str:
+        value = getattr(caps, field)
+        if field == "methods":
+            return "every rule" if value is None else "the streaming rules"
+        if field == "formats":
+            return "every format" if value is None else ", ".join(value)
+        if field == "compat":
+            return ", ".join(value)
+        return "yes" if value else "no"
+
+    names = (
+        ("multi-label", "multi_label"),
+        ("`--probs` file", "probs_file"),
+        ("standard input", "stdin"),
+        ("`--method`", "methods"),
+        ("`--compat`", "compat"),
+        ("input formats", "formats"),
+    )
+    return [
+        (label, *(cell(CAPABILITIES[e], field) for e in ("memory", "stream", "dask")))
+        for label, field in names
+    ]
+
+
 def canonical_engine(name: str) -> str:
     """The engine's name (``local`` and ``streaming`` are accepted spellings of ``memory`` and ``stream``)."""
     engine = ENGINE_ALIASES.get(name, name)
