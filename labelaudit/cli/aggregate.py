@@ -135,7 +135,7 @@ def aggregate(
 
     Exit codes: 0 passed, 1 gate failed, 2 usage, input or configuration error, 70 internal error.
     """
-    from labelaudit.cli.config import apply_color, configured, finish_gate
+    from labelaudit.cli.config import apply_color, configured, finish_gate, working
     from labelaudit.pipeline.gate import AGGREGATE_THRESHOLDS, aggregate_gate, check_thresholds
 
     cfg = configured(
@@ -205,24 +205,25 @@ def aggregate(
     # --- read and compute; nothing is written until everything succeeded
     from labelaudit.pipeline.aggregate import aggregate as run_aggregate
 
-    result = run_aggregate(
-        data,
-        item_col=item_col,
-        annotator_col=annotator_col,
-        label_col=label_col,
-        wide=wide,
-        method=method,
-        probs=probs,
-        prob_cols=prob_cols,
-        input_format=input_format,
-        seed=seed,
-        max_iter=max_iter,
-        tol=tol,
-        smoothing=smoothing,
-        diagonal=diagonal,
-        audit=audit,
-        next_n=next_n,
-    )
+    with working(f"aggregating {'stdin' if data == '-' else data}", quiet=quiet):
+        result = run_aggregate(
+            data,
+            item_col=item_col,
+            annotator_col=annotator_col,
+            label_col=label_col,
+            wide=wide,
+            method=method,
+            probs=probs,
+            prob_cols=prob_cols,
+            input_format=input_format,
+            seed=seed,
+            max_iter=max_iter,
+            tol=tol,
+            smoothing=smoothing,
+            diagonal=diagonal,
+            audit=audit,
+            next_n=next_n,
+        )
 
     gate = None
     if any(v is not None for v in thresholds.values()) or junit is not None:

@@ -6,9 +6,11 @@ Precedence, lowest first: defaults, the configuration found upward from the curr
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import typer
@@ -60,6 +62,25 @@ def apply_color(color: str) -> None:
     elif color == "always":
         os.environ.pop("NO_COLOR", None)
         os.environ["FORCE_COLOR"] = "1"
+
+
+@contextlib.contextmanager
+def working(what: str, *, quiet: bool) -> Iterator[None]:
+    """A spinner with the elapsed time on stderr while ``what`` runs: on a terminal only, never with --quiet."""
+    import sys
+
+    if quiet or sys.stderr is None or not sys.stderr.isatty():
+        yield
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from labelaudit.cli.console import stderr_console
+    from labelaudit.report.terminal import printable
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}", markup=False), TimeElapsedColumn())
+    with Progress(*columns, console=stderr_console(), transient=True) as progress:
+        progress.add_task(printable(what), total=None)
+        yield
 
 
 def finish_gate(

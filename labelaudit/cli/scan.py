@@ -217,7 +217,7 @@ def scan(
 
     Exit codes: 0 passed, 1 gate failed, 2 usage, input or configuration error, 70 internal error.
     """
-    from labelaudit.cli.config import apply_color, configured, finish_gate
+    from labelaudit.cli.config import apply_color, configured, finish_gate, working
     from labelaudit.errors import UsageError
     from labelaudit.io.writers import output_format_for
     from labelaudit.pipeline.gate import parse_class_limits
@@ -278,29 +278,30 @@ def scan(
         {"-o": report_to, "--summary": summary_path, "--html": html_path, "--junit": junit},
     )
 
-    result = run_scan(
-        data,
-        probs=probs,
-        label_col=label_col,
-        prob_cols=prob_cols,
-        id_col=id_col,
-        classes=[c.strip() for c in classes.split(",")] if classes else None,
-        input_format=input_format,
-        method=method,
-        score=score,
-        compat=compat,
-        frac_noise=frac_noise,
-        normalize=normalize,
-        multi_label=multi_label,
-        label_sep="," if label_sep is None else label_sep,
-        label_cols=label_cols,
-        pooling="ema" if pooling is None else pooling,
-        engine=engine,
-        chunk_rows=chunk_rows,
-        scheduler=scheduler,
-        logits=logits,
-        keep_cols=[c.strip() for c in keep_cols.split(",") if c.strip()] if keep_cols else None,
-    )
+    with working(f"scanning {'stdin' if data == '-' else data}", quiet=quiet):
+        result = run_scan(
+            data,
+            probs=probs,
+            label_col=label_col,
+            prob_cols=prob_cols,
+            id_col=id_col,
+            classes=[c.strip() for c in classes.split(",")] if classes else None,
+            input_format=input_format,
+            method=method,
+            score=score,
+            compat=compat,
+            frac_noise=frac_noise,
+            normalize=normalize,
+            multi_label=multi_label,
+            label_sep="," if label_sep is None else label_sep,
+            label_cols=label_cols,
+            pooling="ema" if pooling is None else pooling,
+            engine=engine,
+            chunk_rows=chunk_rows,
+            scheduler=scheduler,
+            logits=logits,
+            keep_cols=[c.strip() for c in keep_cols.split(",") if c.strip()] if keep_cols else None,
+        )
     gate = None
     thresholds = (max_issues, max_issue_rate, min_health)
     if any(v is not None for v in thresholds) or class_limits or baseline is not None or junit is not None:

@@ -285,3 +285,10 @@ def test_color_follows_the_terminal_no_color_and_the_flag(tmp_path: Path) -> Non
     assert_one_line_error(
         run_cli(*args, "--color", "sometimes"), "--color must be one of auto, always, never"
     )
+
+
+def test_progress_only_on_a_terminal_and_never_with_quiet(tmp_path: Path) -> None:
+    args = ("scan", str(FIXTURE), "--top", "0")
+    assert b"scanning " in _stderr_on_a_terminal(*args, env={})
+    assert b"scanning" not in _stderr_on_a_terminal(*args, "-q", env={})
+    assert "scanning" not in run_cli(*args).stderr
