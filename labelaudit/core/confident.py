@@ -1,7 +1,7 @@
 """Confident learning: thresholds, the confident joint, calibration and the noise matrices.
 
 Notation follows Northcutt, Jiang & Chuang, "Confident Learning: Estimating Uncertainty in Dataset
-Labels", JAIR 70 (2021): ``ỹ`` is the given (noisy) label, ``y*`` the unknown true label,
+Labels", JAIR 70:1373-1411 (2021), doi:10.1613/jair.1.12125: ``ỹ`` is the given (noisy) label, ``y*`` the unknown true label,
 ``p̂(ỹ = j; x)`` the out-of-fold predicted probability, ``t_j`` the per-class threshold (Eq. 2),
 ``C`` the confident joint (Eq. 1), ``Q̂`` the estimated joint ``p(ỹ, y*)`` (Sec. 3.1, Eq. 3).
 

@@ -1,4 +1,6 @@
-"""Find label issues with confident learning (Northcutt, Jiang & Chuang, JAIR 2021, Sec. 3.2).
+"""Find label issues with confident learning (Northcutt, Jiang & Chuang, "Confident Learning: Estimating
+Uncertainty in Dataset Labels", Journal of Artificial Intelligence Research 70:1373-1411, 2021,
+doi:10.1613/jair.1.12125, Sec. 3.2).
 
 The rules, by name (``FILTER_METHODS``):
 

@@ -1,5 +1,8 @@
 """Confident learning over row chunks, for probability matrices larger than memory (``compat="paper"``).
 
+The passes are those of Northcutt, Jiang & Chuang, "Confident Learning: Estimating Uncertainty in Dataset
+Labels", JAIR 70:1373-1411, 2021, doi:10.1613/jair.1.12125, each split into a map over chunks and a combine.
+
 ``stream_label_issues(chunks, ...)`` gives exactly the mask of :func:`labelaudit.core.filter.find_label_issues`
 and the scores of :func:`labelaudit.core.scores.label_quality_scores` while holding only one chunk of the
 N x K matrix at a time. ``chunks`` is a callable returning a fresh iterable of ``(labels, pred_probs)`` row

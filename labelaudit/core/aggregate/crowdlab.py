@@ -1,4 +1,9 @@
-"""CROWDLAB: a weighted ensemble of the annotators and a classifier's out-of-fold probabilities."""
+"""CROWDLAB: a weighted ensemble of the annotators and a classifier's out-of-fold probabilities.
+
+H. W. Goh, U. Tkachenko and J. Mueller, "CROWDLAB: Supervised learning to infer consensus labels and quality
+scores for data with multiple annotators", NeurIPS 2022 Workshop on Human in the Loop Learning,
+arXiv:2210.06812.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Dawid-Skene (full confusion matrices) and one-coin Dawid-Skene, fitted by EM in log space."""
+"""Dawid-Skene (full confusion matrices) and one-coin Dawid-Skene, fitted by EM in log space.
+
+A. P. Dawid and A. M. Skene, "Maximum Likelihood Estimation of Observer Error-Rates Using the EM Algorithm",
+Journal of the Royal Statistical Society, Series C (Applied Statistics) 28(1):20-28, 1979, doi:10.2307/2346806.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""WAWA: worker agreement with aggregate."""
+"""WAWA: worker agreement with aggregate.
+
+A practitioners' heuristic with no paper of its own: weight each annotator by their agreement with the
+majority vote, then vote again with those weights (one step of the fixed point that Dawid-Skene iterates,
+see :mod:`labelaudit.core.aggregate.dawid_skene`)."""
 
 from __future__ import annotations
 
