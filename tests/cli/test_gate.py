@@ -292,3 +292,14 @@ def test_progress_only_on_a_terminal_and_never_with_quiet(tmp_path: Path) -> Non
     assert b"scanning " in _stderr_on_a_terminal(*args, env={})
     assert b"scanning" not in _stderr_on_a_terminal(*args, "-q", env={})
     assert "scanning" not in run_cli(*args).stderr
+
+
+def test_the_html_page_shows_the_gate(tmp_path: Path) -> None:
+    page = tmp_path / "r.html"
+    result = run_cli(
+        "scan", FIXTURE, "-q", "--max-issues", "0", "--max-class-noise", "cat=0.5", "--html", page
+    )
+    assert result.returncode == 1
+    text = page.read_text()
+    assert 'id="gate"' in text and "failed" in text
+    assert "label issues &gt; --max-issues 0" in text
