@@ -32,6 +32,7 @@ from labelaudit.cli import oof as oof_command
 from labelaudit.cli import render as render_command
 from labelaudit.cli import scan as scan_command
 from labelaudit.cli.console import error
+from labelaudit.cli.help import GroupedCommand
 from labelaudit.errors import EXIT_INTERNAL, EXIT_USAGE, LabelauditError, OutputError
 
 EXIT_INTERRUPTED = 130
@@ -71,7 +72,7 @@ def _root(
     """Find wrong labels in datasets from out-of-fold predicted probabilities."""
 
 
-app.command("scan")(scan_command.scan)
+app.command("scan", cls=GroupedCommand)(scan_command.scan)
 app.command("aggregate")(aggregate_command.aggregate)
 app.command("oof")(oof_command.oof)
 app.command("render")(render_command.render)

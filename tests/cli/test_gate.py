@@ -303,3 +303,19 @@ def test_the_html_page_shows_the_gate(tmp_path: Path) -> None:
     text = page.read_text()
     assert 'id="gate"' in text and "failed" in text
     assert "label issues &gt; --max-issues 0" in text
+
+
+def test_scan_help_groups_its_options() -> None:
+    result = run_cli("scan", "-h")
+    assert result.returncode == 0
+    heads = [line for line in result.stdout.splitlines() if line.endswith("options:")]
+    assert heads == [
+        "Input options:",
+        "Method options:",
+        "Output options:",
+        "Gate options:",
+        "Other options:",
+    ]
+    gate_part = result.stdout.split("Gate options:")[1].split("Other options:")[0]
+    for option in ("--max-issues", "--max-class-noise", "--baseline", "--exit-zero", "--junit"):
+        assert option in gate_part
