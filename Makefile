@@ -12,9 +12,16 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev,torch]'
 	touch $@
 
-demo: $(VENV)/.installed
+# the demo needs labelaudit alone (numpy, numba, pandas, pyarrow, rich, typer, jinja2), not the dev or torch extras
+$(VENV)/.demo-installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $@
+
+demo: $(VENV)/.demo-installed
 	@mkdir -p demo-out
-	$(BIN)/labelaudit scan fixtures/cifar10-test-slice.csv --id-col id --top 10 \
+	$(BIN)/labelaudit scan fixtures/cifar10-test-slice.csv --id-col id \
 		-o demo-out/report.parquet --summary demo-out/summary.json --html demo-out/report.html
 	@echo "wrote demo-out/report.parquet, demo-out/summary.json and demo-out/report.html"
 

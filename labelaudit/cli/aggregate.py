@@ -99,7 +99,8 @@ def aggregate(
     fmt: str | None = typer.Option(
         None,
         "--format",
-        help="Report format: table, csv, jsonl, json, parquet (default: from -o's extension).",
+        help="Report format: table, csv, jsonl, json, parquet (default: from -o's extension); github prints "
+        "the gate as GitHub workflow annotations (and a step summary when GITHUB_STEP_SUMMARY is set).",
     ),
     summary_path: str | None = typer.Option(
         None, "--summary", help="Write the summary (and annotators) as JSON (- for stdout)."
@@ -181,6 +182,13 @@ def aggregate(
         raise UsageError(f"--method must be one of {', '.join(METHODS)}")
     if next_out is not None and next_n == 0:
         raise UsageError("--next-out needs --next N")
+    github = fmt is not None and fmt.lower() == "github"
+    if github:
+        fmt = None  # the gate as workflow annotations on stdout; a report only with -o
+        if output == "-":
+            raise UsageError(
+                "--format github prints annotations on stdout; write the report to a file with -o"
+            )
     out_fmt = output_format_for(output, fmt) if (output is not None or fmt is not None) else None
     if out_fmt is not None and output is None:
         output = "-"
@@ -248,7 +256,7 @@ def aggregate(
 
     if quiet:
         finish_gate(
-            gate, command="aggregate", quiet=True, github=False, junit=junit, source=data, started=started
+            gate, command="aggregate", quiet=True, github=github, junit=junit, source=data, started=started
         )
         return
     from labelaudit.cli.console import stderr_console
@@ -273,5 +281,5 @@ def aggregate(
             f"report: {output} ({len(result.items)} items)   [{time.perf_counter() - started:.1f}s]"
         )
     finish_gate(
-        gate, command="aggregate", quiet=False, github=False, junit=junit, source=data, started=started
+        gate, command="aggregate", quiet=False, github=github, junit=junit, source=data, started=started
     )

@@ -74,3 +74,9 @@ def test_aggregate_gate_is_in_the_report_metadata(annotations: Path, tmp_path: P
 )
 def test_bad_aggregate_thresholds_exit_2(annotations: Path, args: list[str], needle: str) -> None:
     assert_one_line_error(run_cli("aggregate", annotations, "-q", *args), needle)
+
+
+def test_aggregate_github_annotations(annotations: Path) -> None:
+    result = run_cli("aggregate", annotations, "-q", "--min-consensus-quality", "0.99", "--format", "github")
+    assert result.returncode == 1
+    assert result.stdout.startswith("::error ") and "min_consensus_quality" in result.stdout
