@@ -64,15 +64,17 @@ def scan(
     method: str | None = typer.Option(
         None,
         "--method",
-        help="How to flag issues (filter_by): noise_rate_or_posterior (the default), posterior, "
+        help="How to flag issues (filter_by): noise_rate_or_posterior (the default), likeliest_errors, posterior, "
         "prune_by_noise_rate (the default with --compat cleanlab), prune_by_class, both, confident_learning, "
         "predicted_neq_given, low_self_confidence, low_normalized_margin. See docs/defaults.md.",
         rich_help_panel="Method",
     ),
-    score: str = typer.Option(
-        "self_confidence",
+    score: str | None = typer.Option(
+        None,
         "--score",
-        help="Label-quality score: self_confidence, normalized_margin, confidence_weighted_entropy.",
+        help="Label-quality score (the ranking): adjusted_normalized_margin (the default), posterior, "
+        "self_confidence (the default with --compat cleanlab and with --multi-label), normalized_margin, "
+        "confidence_weighted_entropy. See docs/defaults.md.",
         rich_help_panel="Method",
     ),
     compat: str = typer.Option(

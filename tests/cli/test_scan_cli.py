@@ -39,7 +39,7 @@ def _api_result(frame: pd.DataFrame, **kwargs):
 
     labels = frame["label"].map({c: k for k, c in enumerate(CLASSES)}).to_numpy()
     probs = frame[[f"p_{c}" for c in CLASSES]].to_numpy(dtype=np.float64)
-    score = kwargs.pop("score", "self_confidence")
+    score = kwargs.pop("score", None)  # None: the default score, as the CLI's
     return find_label_issues(labels, probs, **kwargs), label_quality_scores(labels, probs, method=score)
 
 
