@@ -105,6 +105,17 @@ def aggregate(
     summary_path: str | None = typer.Option(
         None, "--summary", help="Write the summary (and annotators) as JSON (- for stdout)."
     ),
+    html_path: str | None = typer.Option(
+        None,
+        "--html",
+        help="Write a self-contained HTML page here: every item searchable and sortable, the annotators "
+        "pictured (docs/html.md).",
+    ),
+    show_cols: str | None = typer.Option(
+        None,
+        "--show-cols",
+        help="--html: comma-separated columns of DATA shown beside each item (its first row).",
+    ),
     min_consensus_quality: float | None = typer.Option(
         None, "--min-consensus-quality", help="Gate: exit 1 if the mean consensus quality is lower."
     ),
@@ -182,6 +193,8 @@ def aggregate(
         raise UsageError(f"--method must be one of {', '.join(METHODS)}")
     if next_out is not None and next_n == 0:
         raise UsageError("--next-out needs --next N")
+    if show_cols is not None and html_path is None:
+        raise UsageError("--show-cols is for the --html page; add --html FILE")
     github = fmt is not None and fmt.lower() == "github"
     if github:
         fmt = None  # the gate as workflow annotations on stdout; a report only with -o
@@ -202,6 +215,7 @@ def aggregate(
         [
             ("-o", output),
             ("--summary", summary_path),
+            ("--html", html_path),
             ("--annotators-out", annotators_out),
             ("--audit-out", audit_out),
             ("--posteriors", posteriors),
@@ -240,9 +254,19 @@ def aggregate(
         )
         result.summary["gate"] = gate.as_dict()
 
-    # --- write
+    # --- write (the page first: a column it cannot show is an error before any file is written)
+    page = None
+    if html_path is not None:
+        from labelaudit.cli.render import split_columns
+
+        columns = split_columns(show_cols)
+        page = result.to_html(data=data if columns else None, show_cols=columns)
     if summary_path is not None:
         result.write_summary(summary_path)
+    if page is not None and html_path is not None:
+        from labelaudit.io.writers import write_text
+
+        write_text(page, html_path)
     if annotators_out is not None:
         result.write_annotators(annotators_out, "csv" if annotators_out == "-" else annotators_fmt)
     if audit_out is not None:

@@ -119,8 +119,12 @@ def scan(
         "(--aggregate is the old name.)",
         rich_help_panel="Method",
     ),
-    top: int = typer.Option(
-        20, "--top", min=0, help="Rows to show in the terminal table.", rich_help_panel="Output"
+    top: int | None = typer.Option(
+        None,
+        "--top",
+        min=0,
+        help="Rows to show in the terminal table (default 20) and, if given, in the --html page (default: all).",
+        rich_help_panel="Output",
     ),
     output: str | None = typer.Option(
         None, "-o", "--output", help="Write the full report here (- for stdout).", rich_help_panel="Output"
@@ -142,7 +146,23 @@ def scan(
         None, "--summary", help="Write the dataset summary as JSON here.", rich_help_panel="Output"
     ),
     html_path: str | None = typer.Option(
-        None, "--html", help="Write a self-contained HTML report here.", rich_help_panel="Output"
+        None,
+        "--html",
+        help="Write a self-contained HTML page here: pictures, and every row searchable and sortable (docs/html.md).",
+        rich_help_panel="Output",
+    ),
+    show_cols: str | None = typer.Option(
+        None,
+        "--show-cols",
+        help="--html: comma-separated input columns shown beside each row (a text, a path).",
+        rich_help_panel="Output",
+    ),
+    thumbnails: str | None = typer.Option(
+        None,
+        "--thumbnails",
+        help="--html: a column of image paths shown as small embedded thumbnails (local files, needs Pillow); "
+        "URLs are shown as links, never fetched.",
+        rich_help_panel="Output",
     ),
     max_issues: int | None = typer.Option(
         None, "--max-issues", help="Gate: exit 1 if more issues than this.", rich_help_panel="Gate"
@@ -269,6 +289,8 @@ def scan(
             if value is not None:
                 raise UsageError(f"{option} applies to --multi-label scans only")
     check_gate_thresholds(max_issues, max_issue_rate, min_health)
+    if (show_cols or thumbnails) and html_path is None:
+        raise UsageError("--show-cols and --thumbnails are for the --html page; add --html FILE")
     if github and output == "-":
         raise UsageError("--format github prints annotations on stdout; write the report to a file with -o")
     out_fmt = output_format_for(output, fmt) if (output is not None or fmt is not None) else None
@@ -316,14 +338,29 @@ def scan(
             exit_zero=exit_zero,
         )
 
+    # the page first: a column it cannot show is an error before any file is written
+    page = None
+    if html_path is not None:
+        from labelaudit.cli.render import split_columns
+
+        page = result.to_html(top=top, show_cols=split_columns(show_cols), thumbnails=thumbnails)
     if summary_path is not None:
         result.write_summary(summary_path)
-    if html_path is not None:
-        result.write_html(html_path, top=max(top, 100))
+    if page is not None and html_path is not None:
+        from labelaudit.io.writers import write_text
+
+        write_text(page, html_path)
     if out_fmt is not None:
         result.write(output if output is not None else "-", out_fmt, sort=sort, issues_only=issues_only)
     if not quiet:
-        _print(result, top=top, output=output, sort=sort, issues_only=issues_only, started=started)
+        _print(
+            result,
+            top=20 if top is None else top,
+            output=output,
+            sort=sort,
+            issues_only=issues_only,
+            started=started,
+        )
     finish_gate(gate, command="scan", quiet=quiet, github=github, junit=junit, source=data, started=started)
 
 

@@ -116,45 +116,60 @@ def row_extras(
     base_dir: Path | None = None,
     top: int | None = None,
 ) -> RowExtras:
-    """The input columns, thumbnails and top classes of each report row, taken from the input table ``data``.
+    """The shown columns, thumbnails and top classes of each report row.
 
-    A single-label scan's top classes come from the probability columns of ``data`` matching the scan's
+    Shown: the report's own extra columns (``--keep-cols`` input columns, ``in_baseline``), then
+    ``show_cols`` and ``thumbnail_col`` from the input table ``data`` unless the report carries them. A
+    single-label scan's top classes come from the probability columns of ``data`` matching the scan's
     ``prob_cols``, if it has them.
     """
     schema = html.schema_of(report, metadata)
+    kept = html.extra_columns(report, schema)
     wanted = list(dict.fromkeys([*show_cols, *([thumbnail_col] if thumbnail_col else [])]))
-    if data is None:
-        if wanted:
-            raise UsageError("--show-cols and --thumbnails need the input table (--data)")
-        return RowExtras()
-    for column in wanted:
+    from_data = [c for c in wanted if c not in kept]
+    extras = RowExtras()
+    if data is None and from_data:
+        raise UsageError(
+            f"--show-cols/--thumbnails: the report has no column {from_data[0]!r}; "
+            "give the input table (labelaudit render: --data)"
+        )
+    for column in from_data:
         if column not in data.columns:
             shown = ", ".join(map(str, list(data.columns)[:12]))
             raise ColumnError(
                 f"{source}: no column {column!r} for --show-cols/--thumbnails (columns: {shown})"
             )
     parameters = metadata.get("parameters") or {}
-    positions = _aligned(report, schema, data, source, str(parameters.get("item_col") or "item"))
-    extras = RowExtras()
-    if wanted:
-        extras.show = data[wanted].iloc[positions].reset_index(drop=True)
+    prob_columns, class_names = (
+        _probability_columns(data, str(parameters.get("prob_cols") or "p_*"))
+        if data is not None and schema == html.SCAN_SCHEMA
+        else ([], [])
+    )
+    positions = None
+    if data is not None and (from_data or prob_columns):
+        positions = _aligned(report, schema, data, source, str(parameters.get("item_col") or "item"))
+    parts = [report[kept].reset_index(drop=True)] if kept else []
+    if from_data:
+        parts.append(data[from_data].iloc[positions].reset_index(drop=True))
+    if parts:
+        extras.show = pd.concat(parts, axis=1)
     if thumbnail_col is not None:
         from labelaudit.io.thumbnails import thumbnails
 
         values: list[object] = [None] * len(report)
-        column = data[thumbnail_col].to_numpy(dtype=object)
-        for position in html.ranked_positions(report, schema)[: min(top or MAX_THUMBNAILS, MAX_THUMBNAILS)]:
-            values[position] = column[positions[position]]
+        assert extras.show is not None
+        column = extras.show[thumbnail_col].to_numpy(dtype=object)
+        limit = MAX_THUMBNAILS if top is None else min(top, MAX_THUMBNAILS)
+        for position in html.ranked_positions(report, schema)[:limit]:
+            values[position] = column[position]
         extras.thumbnails = thumbnails(values, base_dir)
         extras.thumbnail_col = thumbnail_col
-    if schema == html.SCAN_SCHEMA:
-        columns, names = _probability_columns(data, str(parameters.get("prob_cols") or "p_*"))
-        if columns:
-            try:
-                matrix = data[columns].to_numpy(dtype=np.float64)[positions]
-            except (TypeError, ValueError):
-                raise ColumnError(f"{source}: probability columns are not numeric") from None
-            extras.probabilities = (matrix, names)
+    if prob_columns and data is not None and positions is not None:
+        try:
+            matrix = data[prob_columns].to_numpy(dtype=np.float64)[positions]
+        except (TypeError, ValueError):
+            raise ColumnError(f"{source}: probability columns are not numeric") from None
+        extras.probabilities = (matrix, class_names)
     return extras
 
 
@@ -183,11 +198,11 @@ def render_frame(
 
 
 def _table_of(
-    data: pd.DataFrame | str | None, data_format: str | None
+    data: pd.DataFrame | str | None, data_format: str | None, name: str | None
 ) -> tuple[pd.DataFrame | None, str, Path | None]:
     """The input table, its name for messages, and the directory relative image paths start from."""
     if data is None or isinstance(data, pd.DataFrame):
-        return data, "data", None
+        return data, name or "data", None
     from labelaudit.io.readers import read_table
 
     if data == "-":
@@ -208,17 +223,18 @@ def render_page(
     title: str | None = None,
     source: str | None = None,
     image_dir: str | Path | None = None,
+    data_name: str | None = None,
 ) -> str:
     """The page of a report in memory; ``data`` (a DataFrame or a path) is its input table, if wanted.
 
     ``probabilities`` (aligned with the report's rows: a scan's matrix or an aggregation's posteriors)
     gives each row's top classes; without it a scan's come from the probability columns of ``data``.
     Relative image paths (``thumbnail_col``) are looked up in ``image_dir`` (default: beside ``data``
-    when it is a path), then in the working directory.
+    when it is a path), then in the working directory. ``data_name`` names a DataFrame ``data`` in messages.
     """
     if top is not None and top < 0:
         raise UsageError(f"--top must be at least 0, not {top}")
-    frame, data_source, base_dir = _table_of(data, data_format)
+    frame, data_source, base_dir = _table_of(data, data_format, data_name)
     if image_dir is not None:
         base_dir = Path(image_dir)
     extras = row_extras(

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,8 @@ class ScanResult:
     gate_result: GateResult | None = None
     engine: str = "memory"
     engine_reason: str = ""
+    #: the table the memory engine read (the HTML page's shown columns and top classes); never written
+    input_frame: Any = field(default=None, repr=False, compare=False)
 
     @property
     def num_issues(self) -> int:
@@ -95,17 +98,49 @@ class ScanResult:
 
         write_json(self.summary_document(), path)
 
-    def to_html(self, *, top: int = 100, title: str = "labelaudit scan") -> str:
-        from labelaudit.report.html import render_html
+    def to_html(
+        self,
+        *,
+        top: int | None = None,
+        title: str | None = None,
+        data: Any = None,
+        show_cols: Sequence[str] = (),
+        thumbnails: str | None = None,
+    ) -> str:
+        """The HTML page (docs/html.md): every row, or the ``top`` most suspicious, searchable and sortable.
 
-        return render_html(
-            self.report, self.summary, self.metadata, table_columns=self.table_columns, title=title, top=top
+        ``data`` is the scanned table (a DataFrame or a path) for ``show_cols``, ``thumbnails`` and each
+        row's top classes; by default the table the memory engine read, or the input file read again when
+        columns are asked for (the stream and dask engines keep no table).
+        """
+        import os
+
+        from labelaudit.pipeline.render import render_page
+
+        source = self.parameters.get("input")
+        on_disk = isinstance(source, str) and os.path.isfile(source)
+        if data is None:
+            data = self.input_frame
+        if data is None and (show_cols or thumbnails) and on_disk:
+            data = source
+        return render_page(
+            self.report,
+            self.metadata,
+            data=data,
+            show_cols=show_cols,
+            thumbnail_col=thumbnails,
+            top=top,
+            title=title,
+            source=source,
+            image_dir=os.path.dirname(os.path.abspath(source)) if on_disk else None,
+            data_name=source if isinstance(source, str) else None,
         )
 
-    def write_html(self, path: str, *, top: int = 100) -> None:
+    def write_html(self, path: str, **options: Any) -> None:
+        """Write :meth:`to_html` (same options) atomically; ``-`` is stdout."""
         from labelaudit.io.writers import write_text
 
-        write_text(self.to_html(top=top), path)
+        write_text(self.to_html(**options), path)
 
     def keep_input_columns(self, source: Any, columns: list[str], input_format: str | None = None) -> None:
         """Carry input columns (a text, a path) into the report, after its own columns, so it stands alone.

@@ -347,6 +347,7 @@ def scan(
     if logits is not None:
         result.parameters["logits"] = logits
     result.engine, result.engine_reason = chosen, reason
+    result.input_frame = frame  # for the HTML page's shown columns and top classes (None when streamed)
     return result
 
 

@@ -54,6 +54,24 @@ _REQUIRED = {
     MULTILABEL_SCHEMA: ("given_label", "missing_tags", "spurious_tags", "label_quality", "is_label_issue"),
     AGGREGATE_SCHEMA: ("item", "consensus_label", "consensus_quality"),
 }
+# the columns each schema defines (the page lays them out itself); any other report column is shown as is
+_OWN_COLUMNS = {
+    SCAN_SCHEMA: {"row", "id", "error_probability", *_REQUIRED[SCAN_SCHEMA]},
+    MULTILABEL_SCHEMA: {"row", "id", "rank", "error_probability", *_REQUIRED[MULTILABEL_SCHEMA]},
+    AGGREGATE_SCHEMA: {
+        "agreement",
+        "num_annotations",
+        "is_tie",
+        "runner_up_label",
+        "confusion_probability",
+        *_REQUIRED[AGGREGATE_SCHEMA],
+    },
+}
+
+
+def extra_columns(report: pd.DataFrame, schema: str) -> list[str]:
+    """Report columns beyond the schema's own (``--keep-cols`` input columns, ``in_baseline``), in order."""
+    return [str(c) for c in report.columns if str(c) not in _OWN_COLUMNS[schema]]
 
 
 @cache
@@ -276,7 +294,15 @@ def _table_spec(
         for name in show.columns:
             if thumbnail_col is not None and name == thumbnail_col:
                 continue
-            add(f"show:{name}", str(name), "str", _strings(show[name]))
+            values = show[name]
+            if pd.api.types.is_bool_dtype(values):
+                add(f"show:{name}", str(name), "bool", values.astype(int).tolist())
+            elif pd.api.types.is_integer_dtype(values):
+                add(f"show:{name}", str(name), "int", values.astype(np.int64).tolist())
+            elif pd.api.types.is_float_dtype(values):
+                add(f"show:{name}", str(name), "float", _floats(values))
+            else:
+                add(f"show:{name}", str(name), "str", _strings(values))
     if thumbnail_col is not None and show is not None and thumbnail_col in show.columns:
         add(
             f"show:{thumbnail_col}",
@@ -624,7 +650,7 @@ def _header(
             method += f" · score {parameters['score']}"
         if parameters.get("compat"):
             method += f" · compat {parameters['compat']}"
-    gate = metadata.get("gate")
+    gate = metadata.get("gate") or summary.get("gate")
     return {
         "dataset": source or str(parameters.get("input") or "report"),
         "method": method,
@@ -633,7 +659,11 @@ def _header(
         "version": versions.get("labelaudit", ""),
         "schema": schema,
         "cards": cards,
-        "gate": gate if isinstance(gate, dict) else None,
+        "gate": (
+            {"passed": bool(gate.get("passed")), "failures": [str(f) for f in gate.get("failures") or []]}
+            if isinstance(gate, dict)
+            else None
+        ),
         "parameters": [(k, v) for k, v in parameters.items() if v is not None],
         "versions": list(versions.items()),
     }

@@ -78,7 +78,7 @@ def test_render_with_the_data_shows_columns_and_top_classes(saved, tmp_path) -> 
     source = pd.read_csv(DEMO)
     rows = data["data"]["row"]
     assert data["data"]["show:label"] == source["label"].iloc[rows].tolist()
-    assert data["data"]["show:p_cat"] == source["p_cat"].iloc[rows].astype(str).tolist()
+    assert data["data"]["show:p_cat"] == source["p_cat"].iloc[rows].round(6).tolist()
     names = data["cats"]["_labels"]
     first = source.iloc[rows[0]]
     probs = first.filter(like="p_").astype(float)

@@ -141,16 +141,17 @@ def _wait(driver, condition, timeout: float = 10) -> None:
 
 
 def test_demo_page(browser, tmp_path) -> None:
+    # the Makefile's demo target
     page = tmp_path / "report.html"
     result = run_cli(
         "scan",
         FIXTURES / "cifar10-test-slice.csv",
         "--id-col",
         "id",
-        "--top",
-        "10",
         "-o",
         tmp_path / "report.parquet",
+        "--summary",
+        tmp_path / "summary.json",
         "--html",
         page,
         "-q",

@@ -90,7 +90,7 @@ def test_rows_the_data_does_not_have_are_an_input_error() -> None:
         row_extras(report, metadata, pd.DataFrame({"x": [1, 2]}), source="d.csv", show_cols=["x"])
     with pytest.raises(ColumnError, match=r"d\.csv: no column 'y'"):
         row_extras(report, metadata, pd.DataFrame({"x": [1, 2]}), source="d.csv", show_cols=["y"])
-    with pytest.raises(UsageError, match="need the input table"):
+    with pytest.raises(UsageError, match="the report has no column 'x'; give the input table"):
         row_extras(report, metadata, None, show_cols=["x"])
     with pytest.raises(UsageError, match="--top must be at least 0"):
         render_page(report, metadata, top=-1)
