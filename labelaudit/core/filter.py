@@ -200,6 +200,7 @@ def find_label_issues(
     min_examples_per_class: int = 1,
     compat: str = "paper",
     confident_joint: Any = None,
+    error_probability: Any = None,
 ) -> np.ndarray:
     """Flag examples whose given label is likely wrong (paper Sec. 3.2).
 
@@ -224,6 +225,9 @@ def find_label_issues(
         tie-breaking by row index).
     confident_joint : array_like of int, shape (K, K), optional
         A calibrated confident joint to take the per-cell / per-class counts from.
+    error_probability : array_like of float, shape (N,), optional
+        :func:`labelaudit.core.posterior.error_probability` of the same inputs, when the caller has it
+        already: the posterior rules reuse it instead of computing it again.
 
     Returns
     -------
@@ -271,7 +275,7 @@ def find_label_issues(
         else _calibrate(passed.raw_joint, passed.counts, compat)
     )
     if filter_by == "posterior":
-        error = _error_probability(labels, pred_probs, np.asarray(cj), passed.counts, compat)
+        error = _given_or(error_probability, labels, pred_probs, cj, passed, compat)
         hashes = row_hashes(labels, pred_probs)
         return posterior_rule_mask(filter_by, None, error, labels, top, int(min_examples_per_class), hashes)
     per_cell, per_class = _prune_counts(
@@ -282,7 +286,7 @@ def find_label_issues(
     if filter_by in ("prune_by_noise_rate", "both", *POSTERIOR_FILTER_METHODS):
         mask = select(labels, pred_probs, per_cell, None, passed)
     if filter_by in POSTERIOR_FILTER_METHODS:
-        error = _error_probability(labels, pred_probs, np.asarray(cj), passed.counts, compat)
+        error = _given_or(error_probability, labels, pred_probs, cj, passed, compat)
         hashes = row_hashes(labels, pred_probs)
         return posterior_rule_mask(filter_by, mask, error, labels, top, int(min_examples_per_class), hashes)
     if filter_by in ("prune_by_class", "both"):
@@ -290,6 +294,17 @@ def find_label_issues(
         mask = by_class if mask is None else (mask & by_class)
     mask &= ~top
     return mask
+
+
+def _given_or(
+    given: Any, labels: np.ndarray, pred_probs: np.ndarray, cj: Any, passed: _Pass, compat: str
+) -> np.ndarray:
+    if given is not None:
+        error = np.asarray(given, dtype=np.float64)
+        if error.shape != labels.shape:
+            raise UsageError(f"error_probability must have shape {labels.shape}; got {error.shape}")
+        return error
+    return _error_probability(labels, pred_probs, np.asarray(cj), passed.counts, compat)
 
 
 def _error_probability(

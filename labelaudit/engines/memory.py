@@ -80,11 +80,16 @@ def _scan_arrays(
     with warnings.catch_warnings():
         # the inputs were checked (and warned about) once above; the calls below check them again
         warnings.simplefilter("ignore", LabelauditWarning)
+        error = error_probability(labels, pred_probs, compat=opts.compat)
         issues = find_label_issues(
-            labels, pred_probs, filter_by=opts.method, frac_noise=opts.frac_noise, compat=opts.compat
+            labels,
+            pred_probs,
+            filter_by=opts.method,
+            frac_noise=opts.frac_noise,
+            compat=opts.compat,
+            error_probability=error,
         )
         quality = label_quality_scores(labels, pred_probs, method=opts.score, compat=opts.compat)
-        error = error_probability(labels, pred_probs, compat=opts.compat)
         suggested = predicted_labels(pred_probs)
         summary = dataset_summary(
             labels, pred_probs, class_names=class_names, compat=opts.compat, issues=issues
