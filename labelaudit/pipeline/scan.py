@@ -15,6 +15,11 @@ is_label_issue     bool     flagged by ``method``
 rank               int64    1 = most suspicious (ascending label_quality, ties by row)
 =================  =======  =============================================================
 
+With ``features`` (probabilities computed out-of-fold, docs/oof.md) the report also has
+``neighbour_agreement`` (float64, share of the row's nearest neighbours with its label) and, except for
+multi-label scans and ``model="knn"``, ``combined_quality`` (float64, mean of the given label's probability
+and the neighbour agreement; lower = more suspicious).
+
 Multi-label scans use schema ``labelaudit.scan-multilabel/1`` (:mod:`labelaudit.pipeline.multilabel`).
 """
 
@@ -185,8 +190,10 @@ def choose_engine(engine: str, opts: ScanOptions, fmt: str | None, chunk_rows: i
     return "memory", "fits in memory"
 
 
-def _frame_of(data: Any) -> tuple[Any, str]:
-    """A pandas DataFrame and its display name from a DataFrame, an Arrow table or a mapping of columns."""
+def _frame_of(data: Any, label_col: str) -> tuple[Any, str]:
+    """A pandas DataFrame and its display name from a DataFrame, an Arrow table, a mapping of columns or a
+    1-D array of labels."""
+    import numpy as np
     import pandas as pd
 
     if isinstance(data, pd.DataFrame):
@@ -200,8 +207,12 @@ def _frame_of(data: Any) -> tuple[Any, str]:
         pass
     if isinstance(data, dict):
         return pd.DataFrame(data), "<dict>"
+    if isinstance(data, list | tuple) or getattr(data, "ndim", None) == 1:
+        # the given labels alone (class indices or names), their probabilities in probs=
+        return pd.DataFrame({label_col: np.asarray(data)}), "<labels>"
     raise UsageError(
-        f"data must be a path, a pandas DataFrame, an Arrow table or a dict of columns, not {type(data).__name__}"
+        f"data must be a path, a pandas DataFrame, an Arrow table, a dict of columns or an array of labels, "
+        f"not {type(data).__name__}"
     )
 
 
@@ -223,6 +234,25 @@ def _parameters(opts: ScanOptions) -> dict[str, Any]:
     if parameters["input"] == "-":
         parameters["input"] = "<stdin>"
     return parameters
+
+
+def _out_of_fold(frame: Any, path: str, features: Any, **options: Any) -> tuple[Any, Any]:
+    """``scan(features=...)``: the table and its out-of-fold probabilities (:func:`labelaudit.out_of_fold`)."""
+    if options.pop("probs") is not None:
+        raise UsageError("--features computes the probabilities; it does not go with --probs")
+    if options.pop("logits") is not None or options.pop("label_cols") is not None:
+        raise UsageError("--features does not go with --logits or --label-cols")
+    if canonical_engine(options.pop("engine")) not in ("auto", "memory"):
+        raise UsageError("--features fits models on the whole table: the memory engine only")
+    from labelaudit.oof import out_of_fold
+
+    input_format = options.pop("input_format")
+    if frame is None:
+        from labelaudit.io.readers import read_table
+
+        text = (options["label_col"], *([options["id_col"]] if options["id_col"] else []))
+        frame = read_table(path, input_format, text_columns=text)
+    return frame, out_of_fold(frame, features=features, source="<stdin>" if path == "-" else path, **options)
 
 
 def scan(
@@ -248,6 +278,10 @@ def scan(
     scheduler: str | None = None,
     keep_cols: list[str] | None = None,
     logits: str | None = None,
+    features: str | list[str] | None = None,
+    model: str = "logreg",
+    folds: int = 5,
+    seed: int = 0,
 ) -> ScanResult:
     """Find probably-wrong labels.
 
@@ -257,6 +291,8 @@ def scan(
     ``id_col``) or an N x K array. Raises :class:`~labelaudit.errors.LabelauditError` subclasses for bad input.
     ``keep_cols`` names input columns to carry into the report (a text, a path).
     ``logits`` (``softmax`` or, for multi-label, ``sigmoid``) says the probabilities are a model's raw scores.
+    ``features`` (``"auto"`` or column names): no probabilities exist, compute them out-of-fold with ``model``,
+    ``folds`` and ``seed`` (:func:`labelaudit.out_of_fold`; recorded under ``out_of_fold`` in the metadata).
     """
     from labelaudit.pipeline.provenance import versions
 
@@ -268,7 +304,27 @@ def scan(
     if isinstance(data, str | os.PathLike):
         path = os.fspath(data)
     else:
-        frame, path = _frame_of(data)
+        frame, path = _frame_of(data, label_col)
+    oof = None
+    if features is not None:
+        frame, oof = _out_of_fold(
+            frame,
+            path,
+            features,
+            probs=probs,
+            logits=logits,
+            label_cols=label_cols,
+            engine=engine,
+            input_format=input_format,
+            label_col=label_col,
+            id_col=id_col,
+            multi_label=multi_label,
+            label_sep=label_sep,
+            model=model,
+            folds=folds,
+            seed=seed,
+        )
+        probs, classes = oof.probabilities, oof.class_names
     opts = ScanOptions(
         data=path,
         label_col=label_col,
@@ -346,6 +402,10 @@ def scan(
         result.parameters["keep_cols"] = list(keep_cols)
     if logits is not None:
         result.parameters["logits"] = logits
+    if oof is not None:
+        for name, values in oof.scan_columns().items():
+            result.report[name] = values
+        result.extra_metadata["out_of_fold"] = oof.provenance()
     result.engine, result.engine_reason = chosen, reason
     result.input_frame = frame  # for the HTML page's shown columns and top classes (None when streamed)
     return result
