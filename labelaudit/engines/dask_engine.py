@@ -248,7 +248,6 @@ def run_dask(opts: ScanOptions, scheduler: str | None = None) -> RowResults:
         heap_capacities,
         posterior_noise,
         quality_from_error,
-        stream_summary,
         thresholds_from,
     )
     from labelaudit.errors import LabelauditWarning
@@ -321,15 +320,6 @@ def run_dask(opts: ScanOptions, scheduler: str | None = None) -> RowResults:
     result = StreamResult(
         issues, quality, confident.predicted, labels, counts, thresholds, raw, cj, renormalise, error
     )
-    summary = stream_summary(result, class_names=class_names, issues=result.issues)
-    id_values = np.concatenate(ids) if opts.id_col is not None else None
-    return RowResults(
-        result.labels,
-        result.predicted,
-        result.quality,
-        result.issues,
-        list(class_names),
-        id_values,
-        summary,
-        error_probability=result.error_probability,
-    )
+    from labelaudit.engines.streaming import rows_from_stream
+
+    return rows_from_stream(result, class_names, ids if opts.id_col is not None else None)

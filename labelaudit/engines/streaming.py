@@ -24,9 +24,8 @@ class _ReaderError(Exception):
 
 def run_streaming(opts: ScanOptions, chunk_rows: int) -> RowResults:
     """The single-label scan of ``opts.data`` read ``chunk_rows`` rows at a time."""
-    import numpy as np
 
-    from labelaudit.core.streaming import stream_label_issues, stream_summary
+    from labelaudit.core.streaming import stream_label_issues
     from labelaudit.errors import LabelauditWarning
     from labelaudit.io.chunks import ChunkedScanInput, ChunkedTable
 
@@ -68,16 +67,22 @@ def run_streaming(opts: ScanOptions, chunk_rows: int) -> RowResults:
     for warning in caught:
         warnings.warn(f"{source}: {warning.message}", LabelauditWarning, stacklevel=1)
 
-    class_names = scan_input.class_names
-    summary = stream_summary(result, class_names=class_names, issues=result.issues)
-    id_values = np.concatenate(ids) if opts.id_col is not None else None
+    return rows_from_stream(result, scan_input.class_names, ids if opts.id_col is not None else None)
+
+
+def rows_from_stream(result: Any, class_names: Any, ids: list[Any] | None) -> RowResults:
+    """The per-row results and summary of a streamed scan (this engine's and the dask engine's)."""
+    import numpy as np
+
+    from labelaudit.core.streaming import stream_summary
+
     return RowResults(
         result.labels,
         result.predicted,
         result.quality,
         result.issues,
         list(class_names),
-        id_values,
-        summary,
+        np.concatenate(ids) if ids is not None else None,
+        stream_summary(result, class_names=class_names, issues=result.issues),
         error_probability=result.error_probability,
     )
