@@ -745,17 +745,3 @@ def render_report(
         "filter_options": {f["key"]: spec["cats"].get("_labels", []) for f in spec["filters"]},
     }
     return _environment().get_template("report.html.j2").render(**context)
-
-
-def render_html(
-    report: pd.DataFrame,
-    summary: dict[str, Any],
-    metadata: dict[str, Any],
-    *,
-    table_columns: Sequence[str] | None = None,
-    title: str | None = None,
-    top: int | None = None,
-) -> str:
-    """The page of a scan from its summary and metadata (every row is in the page; see :func:`render_report`)."""
-    del table_columns, top  # the page shows every column and row; kept for existing callers
-    return render_report(report, {**metadata, "summary": summary}, title=title)
