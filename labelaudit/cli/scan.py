@@ -96,6 +96,20 @@ def scan(
     normalize: bool = typer.Option(
         False, "--normalize", help="Rescale rows that do not sum to 1.", rich_help_panel="Method"
     ),
+    features: str | None = typer.Option(
+        None,
+        "--features",
+        help="No probabilities yet: compute them out-of-fold from these columns (comma-separated, globs, "
+        "or auto: all but label and id; see docs/oof.md).",
+        rich_help_panel="Input",
+    ),
+    model: str = typer.Option(
+        "logreg", "--model", help="--features: logreg, hgb, knn or mlp (PyTorch).", rich_help_panel="Input"
+    ),
+    folds: int = typer.Option(5, "--folds", help="--features: number of folds.", rich_help_panel="Input"),
+    seed: int = typer.Option(
+        0, "--seed", help="--features: seed of the folds and models.", rich_help_panel="Input"
+    ),
     multi_label: bool = typer.Option(
         False, "--multi-label", help="Each row has a set of tags (see --label-sep).", rich_help_panel="Input"
     ),
@@ -289,6 +303,8 @@ def scan(
             if value is not None:
                 raise UsageError(f"{option} applies to --multi-label scans only")
     check_gate_thresholds(max_issues, max_issue_rate, min_health)
+    if features is None and (model, folds, seed) != ("logreg", 5, 0):
+        raise UsageError("--model, --folds and --seed apply to --features only")
     if (show_cols or thumbnails) and html_path is None:
         raise UsageError("--show-cols and --thumbnails are for the --html page; add --html FILE")
     if github and output == "-":
@@ -325,6 +341,10 @@ def scan(
             scheduler=scheduler,
             logits=logits,
             keep_cols=[c.strip() for c in keep_cols.split(",") if c.strip()] if keep_cols else None,
+            features=features,
+            model=model,
+            folds=folds,
+            seed=seed,
         )
     gate = None
     thresholds = (max_issues, max_issue_rate, min_health)

@@ -55,6 +55,23 @@ class OOFResult:
             columns["neighbour_agreement"] = self.neighbour_agreement
         return pd.DataFrame(columns)
 
+    def scan_columns(self) -> dict[str, np.ndarray]:
+        """What ``scan --features`` adds to its report: ``neighbour_agreement`` and, where it measurably helps
+        (single-label, a model other than knn: docs/oof.md), ``combined_quality``, the mean of the given
+        label's out-of-fold probability (self-confidence) and the neighbour agreement; lower = more suspect."""
+        if self.neighbour_agreement is None:
+            return {}
+        columns = {"neighbour_agreement": np.asarray(self.neighbour_agreement, dtype=np.float64)}
+        if not self.multi_label and self.metadata.get("model") != "knn":
+            given = self.probabilities[np.arange(len(self.labels)), self.labels].astype(np.float64)
+            columns["combined_quality"] = (given + columns["neighbour_agreement"]) / 2
+        return columns
+
+    def provenance(self) -> dict[str, Any]:
+        """How the probabilities were made, for the metadata of a report built on them."""
+        skip = ("schema", "input", "versions", "label_col", "id_col", "multi_label", "classes")
+        return {k: v for k, v in self.metadata.items() if k not in skip}
+
     def write(self, path: str, fmt: str | None = None) -> None:
         """Write the table atomically; the format from ``fmt`` or the extension (csv, parquet, jsonl, json)."""
         from labelaudit.io.writers import output_format_for, write_frame

@@ -138,7 +138,9 @@ def test_embedding_list_column_equals_its_columns(tmp_path: Path) -> None:
     assert (predicted == y).mean() > 0.9
 
     mlp = tmp_path / "mlp.parquet"
-    result = run_cli("oof", tmp_path / "listed.parquet", "--model", "mlp", "--device", "cpu", "-o", mlp)
+    result = run_cli(
+        "oof", tmp_path / "listed.parquet", "--model", "mlp", "--device", "cpu", "--folds", "3", "-o", mlp
+    )
     assert result.returncode == 0, result.stderr
     assert (pd.read_parquet(mlp)[["p_ant", "p_bee", "p_cat"]].to_numpy().argmax(axis=1) == y).mean() > 0.9
 
@@ -198,7 +200,17 @@ def test_multi_label_one_probability_per_tag(tmp_path: Path) -> None:
     for model in ("logreg", "mlp"):
         out = tmp_path / f"{model}.csv"
         result = run_cli(
-            "oof", tmp_path / "ml.csv", "--multi-label", "--label-col", "tags", "--model", model, "-o", out
+            "oof",
+            tmp_path / "ml.csv",
+            "--multi-label",
+            "--label-col",
+            "tags",
+            "--model",
+            model,
+            "--folds",
+            "3",
+            "-o",
+            out,
         )
         assert result.returncode == 0, result.stderr
         probs = pd.read_csv(out)
@@ -228,6 +240,8 @@ def test_no_network_needed(wine, tmp_path: Path) -> None:
         data,
         "--model",
         "mlp",
+        "--folds",
+        "2",
         "--id-col",
         "id",
         "-o",
@@ -354,3 +368,52 @@ def test_progress_per_fold_on_a_terminal(wine, tmp_path: Path) -> None:
     assert proc.stdout == b""
     for fold in (1, 2, 3):
         assert f"fold {fold}/3 fitted" in terminal
+
+
+# --- scan --features: probabilities computed on the fly ---------------------------------------------------
+
+
+def test_scan_features_equals_oof_then_scan(digits, tmp_path: Path) -> None:
+    data, wrong = digits
+    _, piped, _ = _oof_then_scan(data, tmp_path, "--features", "x*")
+    report_path = tmp_path / "direct.parquet"
+    result = run_cli("scan", data, "--features", "x*", "--id-col", "id", "-o", report_path, "--quiet")
+    assert result.returncode == 0, result.stderr
+    direct = pd.read_parquet(report_path)
+    shared = list(piped.columns)
+    pd.testing.assert_frame_equal(direct[shared], piped)
+    assert _f1(direct["is_label_issue"].to_numpy(), wrong) >= 0.8
+    meta = read_parquet_metadata(str(report_path))
+    assert meta["out_of_fold"]["model"] == "logreg"
+    assert meta["out_of_fold"]["folds"] == 5
+    assert meta["out_of_fold"]["seed"] == 0
+    # the neighbour signal and its mean with the self-confidence, beside the confident-learning columns
+    agreement = direct["neighbour_agreement"].to_numpy()
+    assert ((agreement >= 0) & (agreement <= 1)).all()
+    combined = direct["combined_quality"].to_numpy()
+    assert ((combined >= 0) & (combined <= 1)).all()
+    from sklearn.metrics import average_precision_score
+
+    assert average_precision_score(wrong, -combined) > average_precision_score(
+        wrong, -direct["label_quality"].to_numpy()
+    )
+
+
+def test_scan_features_multi_label_and_conflicts(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    X = rng.normal(0, 1, (150, 3))
+    frame = pd.DataFrame(X, columns=["f0", "f1", "f2"])
+    frame["tags"] = [",".join(t for t, on in zip("ab", row, strict=True) if on) for row in (X[:, :2] > 0)]
+    frame.to_csv(tmp_path / "ml.csv", index=False)
+    out = tmp_path / "report.json"
+    result = run_cli(
+        "scan", tmp_path / "ml.csv", "--multi-label", "--label-col", "tags", "--features", "f*", "-o", out
+    )
+    assert result.returncode == 0, result.stderr
+    document = json.loads(out.read_text())
+    assert document["metadata"]["out_of_fold"]["model"] == "logreg"
+    assert len(document["rows"]) == 150 and "neighbour_agreement" in document["rows"][0]
+    probs = tmp_path / "p.csv"
+    probs.write_text("p_a,p_b\n" + "0.5,0.5\n" * 150)
+    clash = run_cli("scan", tmp_path / "ml.csv", "--features", "f*", "--probs", probs, "--label-col", "tags")
+    assert_one_line_error(clash, "--features", "--probs")
