@@ -145,3 +145,15 @@ def test_bad_labels() -> None:
     duplicated = pd.DataFrame({"id": ["a", "a", "b", "c"], "x": range(4), "label": [0, 1, 0, 1]})
     with pytest.raises(InputError, match="'a' appears more than once"):
         la.out_of_fold(duplicated, id_col="id", folds=2)
+
+
+def test_scan_with_features_in_process(wine: pd.DataFrame) -> None:
+    result = la.scan(wine, features="x*", id_col="id", model="logreg", folds=4, seed=2)
+    oof = la.out_of_fold(wine, features="x*", id_col="id", folds=4, seed=2)
+    assert result.extra_metadata["out_of_fold"]["folds"] == 4
+    assert result.extra_metadata["out_of_fold"]["seed"] == 2
+    np.testing.assert_array_equal(result.report["neighbour_agreement"], oof.neighbour_agreement)
+    given = oof.probabilities[np.arange(len(wine)), oof.labels]
+    np.testing.assert_allclose(result.report["combined_quality"], (given + oof.neighbour_agreement) / 2)
+    with pytest.raises(UsageError, match="--probs"):
+        la.scan(wine, features="x*", probs=oof.probabilities, classes=oof.class_names)
