@@ -18,7 +18,6 @@ worst annotator's quality) and ``max_low_agreement_rate`` (share of items whose 
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -182,27 +181,43 @@ def check_gate_thresholds(
 
 
 def content_keys(report: Any, columns: Iterable[str]) -> list[str]:
-    """A key per report row from its content (``h:`` + 16 hex digits of SHA-256 over the given columns).
+    """A key per report row from its content: ``h:`` + the 64-bit hash of the given columns, in hex.
 
-    Numbers are rounded to 6 decimals. Rows with the same content get ``#2``, ``#3``... in input order, so
-    two identical rows stay two findings.
+    Numbers count to 6 decimals, everything else as text, so a report read back from CSV keys its rows
+    as the Parquet one does. Rows with the same content get ``#2``, ``#3``... in input order, so two
+    identical rows stay two findings. Vectorised (pandas' ``hash_pandas_object``, fixed key).
     """
     import numpy as np
+    import pandas as pd
 
-    def text(column: str) -> list[str]:
+    parts: dict[str, Any] = {}
+    for column in (c for c in columns if c in report.columns):
         values = report[column]
         if values.dtype.kind == "f":
-            return [f"{v:.6f}" for v in np.round(values.to_numpy(dtype=np.float64), 6)]
-        return values.astype(str).tolist()
-
-    cols = [c for c in columns if c in report.columns]
-    seen: dict[str, int] = {}
-    keys = []
-    values = [text(c) for c in cols]
-    for row in zip(*values, strict=True) if values else [() for _ in range(len(report))]:
-        digest = "h:" + hashlib.sha256("\x1f".join(row).encode("utf-8", "surrogatepass")).hexdigest()[:16]
-        seen[digest] = seen.get(digest, 0) + 1
-        keys.append(digest if seen[digest] == 1 else f"{digest}#{seen[digest]}")
+            scaled = np.nan_to_num(values.to_numpy(dtype=np.float64), nan=-1.0) * 1e6
+            parts[column] = np.rint(scaled).astype(np.int64)
+        elif isinstance(values.dtype, pd.CategoricalDtype):  # K names hashed, not N strings
+            names = pd.Series(values.cat.categories.astype(str), dtype=object)
+            named = pd.util.hash_pandas_object(names, index=False).to_numpy(dtype=np.uint64)
+            codes = values.cat.codes.to_numpy()
+            parts[column] = np.where(codes >= 0, named[codes], np.uint64(0))
+        else:  # the same per-value hash as a categorical's names: text and categorical columns key alike
+            text = pd.Series(values.astype(str).to_numpy(dtype=object), dtype=object)
+            parts[column] = pd.util.hash_pandas_object(text, index=False).to_numpy(dtype=np.uint64)
+    if not parts:
+        parts["_"] = np.zeros(len(report), dtype=np.int64)
+    hashes = pd.util.hash_pandas_object(pd.DataFrame(parts), index=False).to_numpy(dtype=np.uint64)
+    # occurrence of each hash in input order: 1 for the first row with that content, 2 for the next...
+    order = np.argsort(hashes, kind="stable")
+    ordered = hashes[order]
+    starts = np.r_[True, ordered[1:] != ordered[:-1]]
+    run_start = np.maximum.accumulate(np.where(starts, np.arange(len(ordered)), 0))
+    occurrence = np.empty(len(hashes), dtype=np.int64)
+    occurrence[order] = np.arange(len(ordered)) - run_start + 1
+    text = hashes.astype(">u8").tobytes().hex()
+    keys = ["h:" + text[i : i + 16] for i in range(0, len(text), 16)]
+    for row in np.flatnonzero(occurrence > 1).tolist():
+        keys[row] = f"{keys[row]}#{int(occurrence[row])}"
     return keys
 
 
