@@ -1,7 +1,8 @@
 """How big the HTML page of a large report is, and how fast headless Chromium paints it and answers.
 
-For each size: a real scan of synthetic probabilities (10 classes, 10 % of labels flipped), then the page as
-``labelaudit render`` makes it (every row, with its top classes and one input column shown). Reported, as the
+For each size: a real scan (``labelaudit.scan``) of synthetic probabilities (10 classes, 10 % of labels
+flipped), then its page as ``scan --html --show-cols caption`` makes it (every row, with its top classes, its
+error probability and one input column shown). Reported, as the
 median of ``--runs`` fresh page loads in one headless Chromium (Debian's ``chromium`` + ``chromium-driver``,
 ``pip install selenium``):
 
@@ -45,42 +46,22 @@ FLAGS = [
 TARGET_MB, TARGET_PAINT_MS = 30.0, 3000.0
 
 
-def make_report(n: int, k: int = 10) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
-    """A real scan of synthetic data, as the pipeline writes it: rows, metadata, and the input table."""
-    from labelaudit.core.filter import find_label_issues
-    from labelaudit.core.scores import label_quality_scores, predicted_labels, rank_issues
-    from labelaudit.core.summary import dataset_summary
+def make_result(n: int, k: int = 10):
+    """A real scan (``labelaudit.scan``) of a synthetic table: an id, a caption and ``p_*`` columns."""
+    import labelaudit as la
 
     labels, probs = synthetic(n, k, noise=0.1, seed=1)
     names = np.asarray([f"class_{j}" for j in range(k)], dtype=object)
-    issues = find_label_issues(labels, probs)
-    quality = label_quality_scores(labels, probs)
-    report = pd.DataFrame(
+    data = pd.DataFrame(
         {
-            "row": np.arange(n),
             "id": [f"img-{i:07d}" for i in range(n)],
-            "given_label": names[labels],
-            "suggested_label": names[predicted_labels(probs)],
-            "label_quality": quality,
-            "is_label_issue": issues,
-            "rank": rank_issues(quality),
+            "label": names[labels],
+            "caption": [f"photo {i} of a {names[t]}" for i, t in enumerate(labels)],
         }
     )
-    summary = dataset_summary(labels, probs, class_names=list(names), issues=issues)
-    metadata = {
-        "schema": "labelaudit.scan/1",
-        "parameters": {
-            "input": f"synthetic-{n}.parquet",
-            "method": "prune_by_noise_rate",
-            "prob_cols": "p_*",
-        },
-        "versions": {},
-        "summary": summary,
-    }
-    data = pd.DataFrame({"caption": [f"photo {i} of a {names[t]}" for i, t in enumerate(labels)]})
     for j, name in enumerate(names):
         data[f"p_{name}"] = probs[:, j]
-    return report, metadata, data
+    return la.scan(data, id_col="id")
 
 
 def browser(profile: str):
@@ -152,18 +133,15 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
 
-    from labelaudit.pipeline.render import render_frame, row_extras
-
     profile = tempfile.mkdtemp(prefix="bench-html-")
     workdir = Path(tempfile.mkdtemp(prefix="bench-html-pages-"))
     driver = browser(profile)
     rows = []
     try:
         for n in (int(s) for s in args.sizes.split(",")):
-            report, metadata, data = make_report(n)
+            result = make_result(n)
             started = time.perf_counter()
-            extras = row_extras(report, metadata, data, show_cols=["caption"])
-            page_text = render_frame(report, metadata, extras)
+            page_text = result.to_html(show_cols=["caption"])
             render_s = time.perf_counter() - started
             page = workdir / f"page-{n}.html"
             page.write_text(page_text, encoding="utf-8")
