@@ -638,7 +638,9 @@ def _header(
         issues = int(summary.get("num_issues", int(report["is_label_issue"].sum())))
         cards = [("rows", f"{n:,}"), ("issues", f"{issues:,}")]
         cards.append(("share flagged", f"{issues / n:.1%}" if n else "-"))
-        if "estimated_noise_rate" in summary:
+        if "expected_label_errors" in summary:  # the sum of the rows' error probabilities
+            cards.append(("estimated errors", f"{round(summary['expected_label_errors']):,}"))
+        elif "estimated_noise_rate" in summary:  # the confident joint's off-diagonal share
             cards.append(("estimated errors", f"{round(summary['estimated_noise_rate'] * n):,}"))
         elif summary.get("classes") and isinstance(summary["classes"][0], dict):
             total = sum(float(c.get("estimated_errors") or 0) for c in summary["classes"])

@@ -176,6 +176,10 @@ def test_header_counts_and_gate() -> None:
     assert cards["rows"] == f"{summary['num_examples']:,}"
     assert cards["issues"] == f"{summary['num_issues']:,}"
     assert cards["estimated errors"] == f"{round(summary['estimated_noise_rate'] * len(report)):,}"
+    assert "expected_label_errors" not in summary
+    # with error probabilities, the estimate is their sum (as the terminal summary says)
+    metadata["summary"] = {**summary, "expected_label_errors": 41.6}
+    assert '<div class="v">42</div><div class="k">estimated errors</div>' in render_report(report, metadata)
     assert cards["health"] == f"{summary['health_score']:.3f}"
     assert 'id="gate"' in text and "failed" in text and "12 label issues &gt; --max-issues 3" in text
     metadata["gate"] = {"passed": True, "failures": []}
