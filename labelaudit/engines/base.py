@@ -16,10 +16,13 @@ that refuses an unsupported combination, with one message naming the engine and 
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from labelaudit.errors import UsageError
+from labelaudit.errors import LabelauditError, LabelauditWarning, UsageError
 
 ENGINES = ("auto", "memory", "stream", "dask")
 ENGINE_ALIASES = {"local": "memory", "streaming": "stream"}
@@ -134,6 +137,23 @@ class RowResults:
     summary: dict[str, Any]
     extra: dict[str, Any] = field(default_factory=dict)
     error_probability: Any = None  # float64 (N,): p(the given label is wrong), labelaudit.core.posterior
+
+
+@contextlib.contextmanager
+def located(source: str, *, errors: tuple[type[Exception], ...] = (ValueError,)) -> Iterator[None]:
+    """Run core code on one input: its warnings are said once, naming ``source``; so are its errors (the
+    source becomes the error's ``source`` field, the rest of the error is kept)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", LabelauditWarning)
+        try:
+            yield
+        except errors as exc:
+            if isinstance(exc, LabelauditError) and exc.source is None:
+                raise exc.at(source=source) from None
+            raise type(exc)(f"{source}: {exc}") from None
+    for warning in caught:
+        if issubclass(warning.category, LabelauditWarning):
+            warnings.warn(f"{source}: {warning.message}", LabelauditWarning, stacklevel=3)
 
 
 def check_supported(engine: str, opts: ScanOptions, fmt: str | None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from labelaudit.engines.base import RowResults, ScanOptions
+from labelaudit.engines.base import RowResults, ScanOptions, located
 from labelaudit.io.columns import Probabilities, display_name, load_probabilities
 
 
@@ -68,14 +68,8 @@ def _scan_arrays(
     from labelaudit.core.validate import check_inputs
     from labelaudit.errors import LabelauditWarning
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", LabelauditWarning)
-        try:
-            labels, pred_probs = check_inputs(labels, matrix, normalize=opts.normalize)
-        except ValueError as exc:
-            raise type(exc)(f"{probs_source}: {exc}") from None
-    for warning in caught:
-        warnings.warn(f"{probs_source}: {warning.message}", LabelauditWarning, stacklevel=1)
+    with located(probs_source):
+        labels, pred_probs = check_inputs(labels, matrix, normalize=opts.normalize)
 
     with warnings.catch_warnings():
         # the inputs were checked (and warned about) once above; the calls below check them again
