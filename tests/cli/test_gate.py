@@ -319,3 +319,19 @@ def test_scan_help_groups_its_options() -> None:
     gate_part = result.stdout.split("Gate options:")[1].split("Other options:")[0]
     for option in ("--max-issues", "--max-class-noise", "--baseline", "--exit-zero", "--junit"):
         assert option in gate_part
+
+
+def test_baseline_reads_stdin_and_writes_stdout(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    scan = subprocess.run([sys.executable, "-m", "labelaudit", "scan", str(FIXTURE), "-q", "--id-col", "id",
+                           "--format", "csv"], capture_output=True, check=True)  # fmt: skip
+    made = run_cli("baseline", "-", "-o", "-", input=scan.stdout)
+    assert made.returncode == 0, made.stderr
+    lines = made.stdout.splitlines()
+    assert lines[0] == "key,key_type,given_label,suggested_label" and len(lines) > 5
+    assert all(line.split(",")[1] == "id" for line in lines[1:])
+    assert_one_line_error(
+        run_cli("baseline", "-", "-o", tmp_path / "b.csv", input="a,b\n1,2\n"), "is_label_issue"
+    )
