@@ -26,6 +26,39 @@ from labelaudit.pipeline.gate import (  # noqa: F401 - re-exported: the first AP
 SORT_ORDERS = ("row", "rank")
 
 
+#: In a report's metadata (Parquet key-value, JSON header), a summary keeps at most this many classes and
+#: confident-joint cells: the metadata stays small whatever K (the --summary file has everything).
+METADATA_MAX_CLASSES = 200
+METADATA_MAX_CELLS = 2000
+
+
+def compact_summary(summary: dict[str, Any]) -> dict[str, Any]:
+    """The summary for a report's metadata: the per-class list and the joint cut to their largest entries."""
+    per_class = summary.get("per_class")
+    joint = summary.get("confident_joint")
+    small = not isinstance(per_class, list) or len(per_class) <= METADATA_MAX_CLASSES
+    if small and not isinstance(joint, dict):
+        return summary
+    out = dict(summary)
+    if isinstance(per_class, list) and len(per_class) > METADATA_MAX_CLASSES:
+        out["per_class"] = per_class[:METADATA_MAX_CLASSES]  # sorted noisiest first
+        out["per_class_truncated"] = {"shown": METADATA_MAX_CLASSES, "total": len(per_class)}
+    if isinstance(joint, dict) and len(joint.get("count", [])) > METADATA_MAX_CELLS:
+        import numpy as np
+
+        count = np.asarray(joint["count"], dtype=np.int64)
+        given, true = np.asarray(joint["given"]), np.asarray(joint["true"])
+        keep = np.sort(np.lexsort((true, given, -count))[:METADATA_MAX_CELLS])
+        out["confident_joint"] = {
+            "shape": joint["shape"],
+            "given": given[keep].tolist(),
+            "true": true[keep].tolist(),
+            "count": count[keep].tolist(),
+            "truncated": {"shown": METADATA_MAX_CELLS, "total": int(count.shape[0])},
+        }
+    return out
+
+
 @dataclass
 class ScanResult:
     """The report (one row per input row), the data set summary and the metadata of one scan."""
@@ -54,7 +87,7 @@ class ScanResult:
             "schema": self.schema,
             "parameters": self.parameters,
             "versions": self.versions,
-            "summary": self.summary,
+            "summary": compact_summary(self.summary),
             **self.extra_metadata,
         }
         if self.gate_result is not None:
