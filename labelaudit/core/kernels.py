@@ -140,18 +140,50 @@ def label_counts(labels, num_classes):
 
 @njit(cache=True, nogil=True)
 def self_confidence_sums(labels, pred_probs):
-    """Per-class sum (float64, exact for float32 input) and count of ``pred_probs[i, labels[i]]``."""
+    """Per-class sum (float64) and count of ``pred_probs[i, labels[i]]``.
+
+    The sum is accumulated in fixed point (:func:`add_fixed`), so it does not depend on the order of the rows
+    (nor on how they are split into chunks): the thresholds, and all that follows from them, are the same
+    for a file and its shuffled copy.
+    """
     k = pred_probs.shape[1]
-    sums = np.zeros(k, dtype=np.float64)
+    hi = np.zeros(k, dtype=np.int64)
+    lo = np.zeros(k, dtype=np.int64)
     counts = np.zeros(k, dtype=np.int64)
     n = labels.shape[0]
     for i in range(n):
         if i + 4 * PREFETCH_AHEAD < n:
             _prefetch(pred_probs, i + 4 * PREFETCH_AHEAD, labels[i + 4 * PREFETCH_AHEAD])
         c = labels[i]
-        sums[c] += np.float64(pred_probs[i, c])
+        add_fixed(hi, lo, c, np.float64(pred_probs[i, c]))
         counts[c] += 1
-    return sums, counts
+    return fixed_to_float(hi, lo), counts
+
+
+_TWO32 = 4294967296.0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def add_fixed(hi, lo, c, x):
+    """Add ``x`` (a probability, 0 <= x < 2^31) to the fixed-point sum ``hi[c] + lo[c] 2^-32`` (units of
+    2^-32): integer additions are associative, so the total does not depend on the order of the terms.
+    Bits of ``x`` below 2^-64 are dropped (the same bits for every order)."""
+    y = x * _TWO32
+    a = np.floor(y)
+    hi[c] += np.int64(a)
+    lo[c] += np.int64(np.floor((y - a) * _TWO32))
+
+
+@njit(cache=True, nogil=True)
+def fixed_to_float(hi, lo):
+    """The float64 values of fixed-point sums kept by :func:`add_fixed`."""
+    out = np.empty(hi.shape[0], dtype=np.float64)
+    for c in range(hi.shape[0]):
+        carry = lo[c] >> np.int64(32)
+        whole = hi[c] + carry
+        part = lo[c] - (carry << np.int64(32))
+        out[c] = (np.float64(whole) + np.float64(part) / _TWO32) / _TWO32
+    return out
 
 
 @njit(cache=True, nogil=True)

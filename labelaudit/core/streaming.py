@@ -9,7 +9,7 @@ N x K matrix at a time. ``chunks`` is a callable returning a fresh iterable of `
 chunks (in row order) on every call; it is called once per pass:
 
 1. input checks (merged over chunks, rows global) and the per-class self-confidence sums, accumulated
-   in row order exactly like ``kernels.self_confidence_sums`` (so the thresholds are bit-identical);
+   in fixed point exactly like ``kernels.self_confidence_sums`` (so the thresholds are bit-identical);
 2. ``kernels.confident_pass`` per chunk with the global thresholds: the confident joint, the per-row
    flags (label is top class, argmax != label, off-diagonal guess), the scores and the predicted class;
 3. the error probability of every row (``error_probability_chunk`` with the noise matrix of the
@@ -149,10 +149,11 @@ def _offer_self_confidence(labels, pred_probs, row0, caps, offsets, keys, hs, id
 
 
 @njit(cache=True, nogil=True)
-def _accumulate_values(labels, values, sums):
-    """``sums[labels[i]] += values[i]`` in row order (the additions of ``kernels.self_confidence_sums``)."""
+def _accumulate_values(labels, values, hi, lo):
+    """``values[i]`` added to class ``labels[i]``'s fixed-point sum, as ``kernels.self_confidence_sums`` does
+    (so the thresholds are bit-identical, in any row order and any split into chunks)."""
     for i in range(labels.shape[0]):
-        sums[labels[i]] += values[i]
+        kernels.add_fixed(hi, lo, labels[i], np.float64(values[i]))
 
 
 @njit(cache=True, nogil=True)
@@ -274,8 +275,10 @@ class ChecksFold:
         offset, k = self.n, part.k
         if self.k is None:
             self.k, self.dtype = k, part.dtype
-            self.sums, self.counts = np.zeros(k), np.zeros(k, dtype=np.int64)
-            self.norm_sums = np.zeros(k)
+            # fixed-point sums (high and low words), see kernels.add_fixed
+            self.sums = (np.zeros(k, dtype=np.int64), np.zeros(k, dtype=np.int64))
+            self.counts = np.zeros(k, dtype=np.int64)
+            self.norm_sums = (np.zeros(k, dtype=np.int64), np.zeros(k, dtype=np.int64))
         else:
             check_chunk_shape(np.empty((0, k), dtype=part.dtype), self.k, self.dtype)
         nf, neg, ab, nb, br, bs, zr = part.scan
@@ -293,10 +296,10 @@ class ChecksFold:
             self.zero_row = offset + zr
         self.n_bad += nb
         if self.nonfinite < 0:
-            _accumulate_values(part.labels, part.self_confidence, self.sums)
+            _accumulate_values(part.labels, part.self_confidence, *self.sums)
             self.counts += np.bincount(part.labels, minlength=k)
             if self.normalize:
-                _accumulate_values(part.labels, part.normalized_self_confidence, self.norm_sums)
+                _accumulate_values(part.labels, part.normalized_self_confidence, *self.norm_sums)
         self.labels.append(part.labels)
         self.n += part.n
 
@@ -317,7 +320,7 @@ class ChecksFold:
             normalize=self.normalize,
             stacklevel=4,  # the caller of finish's caller, as before
         )
-        sums = self.norm_sums if renormalise else self.sums
+        sums = kernels.fixed_to_float(*(self.norm_sums if renormalise else self.sums))
         labels = np.concatenate(self.labels)
         return labels, k, self.dtype, sums, self.counts, renormalise
 

@@ -232,3 +232,20 @@ def test_multi_label_results_do_not_depend_on_row_order() -> None:
     second = audit_multilabel(tags[perm].astype(np.int8), probs[perm])
     np.testing.assert_array_equal(first.quality[perm], second.quality)
     np.testing.assert_array_equal(first.is_issue[perm], second.is_issue)
+
+
+def test_thresholds_do_not_depend_on_row_order() -> None:
+    # float64 sums in row order differed in the last bit for a reversed file, and so did label_quality
+    from labelaudit.core.kernels import self_confidence_sums
+
+    rng = np.random.default_rng(3)
+    probs = rng.dirichlet(np.ones(5), 20_000)
+    labels = rng.integers(0, 5, 20_000)
+    sums, counts = self_confidence_sums(labels, probs)
+    for seed in range(3):
+        perm = np.random.default_rng(seed).permutation(len(labels))
+        shuffled, shuffled_counts = self_confidence_sums(labels[perm], probs[perm])
+        assert shuffled.tobytes() == sums.tobytes()
+        np.testing.assert_array_equal(shuffled_counts, counts)
+    exact = np.array([np.sum(probs[labels == c, c], dtype=np.longdouble) for c in range(5)], dtype=np.float64)
+    np.testing.assert_allclose(sums, exact, rtol=1e-15)
