@@ -126,7 +126,16 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="labelaudit-bench-scan-"))
     data = workdir / "data.parquet"
-    write_parquet(data, opts.rows, opts.classes)
+    # written by a child: Linux carries a process's peak RSS across fork and exec, so this process must stay small
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import sys; sys.path.insert(0, {str(HERE)!r}); from bench_scan import write_parquet; "
+            f"from pathlib import Path; write_parquet(Path({str(data)!r}), {opts.rows}, {opts.classes})",
+        ],
+        check=True,
+    )
     matrix = opts.rows * opts.classes * 4
     baseline = timed_run(["-c", "pass"])[1]
     print(
