@@ -96,8 +96,8 @@ def numeric_matrix(
     if negative.any():
         row, k = np.argwhere(negative)[0]
         raise InvalidProbabilitiesError(
-            f"{matrix[row, k]:g} is negative; probabilities are in [0, 1] (if these are logits, apply softmax "
-            "or sigmoid first)",
+            f"{matrix[row, k]:g} is negative; probabilities are in [0, 1] (if these are logits, pass --logits "
+            "softmax, or --logits sigmoid for multi-label, or apply softmax or sigmoid first)",
             source=source,
             column=columns[k],
             row=int(row) + row_offset,
