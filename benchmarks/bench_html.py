@@ -30,19 +30,9 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _browser import INSTALL, chromium_paths, start_chromium
 from _util import synthetic
 
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1280,1600",
-]
 TARGET_MB, TARGET_PAINT_MS = 30.0, 3000.0
 
 
@@ -65,18 +55,10 @@ def make_result(n: int, k: int = 10):
 
 
 def browser(profile: str):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-    driver_path = shutil.which("chromedriver")
-    if chromium is None or driver_path is None:
-        sys.exit("headless Chromium not found: apt-get install -y chromium chromium-driver")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in [*FLAGS, f"--user-data-dir={profile}"]:
-        options.add_argument(flag)
-    return webdriver.Chrome(options=options, service=Service(driver_path))
+    paths = chromium_paths()
+    if paths is None:
+        sys.exit(f"headless Chromium not found: {INSTALL}")
+    return start_chromium(paths, profile)
 
 
 _AFTER = """

@@ -18,18 +18,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "docs" / "report.png"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-    "--window-size=1280,1500",
-]
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from _browser import INSTALL, chromium_paths, start_chromium  # noqa: E402
 
 
 def labelaudit(*args: str) -> None:
@@ -38,8 +29,6 @@ def labelaudit(*args: str) -> None:
 
 def main() -> int:
     from PIL import Image
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -49,12 +38,11 @@ def main() -> int:
         report, page, shot = work / "report.parquet", work / "report.html", work / "shot.png"
         labelaudit("scan", data, "--id-col", "id", "-o", str(report), "-q")
         labelaudit("render", str(report), "-o", str(page), "--data", data, "--title", "labelaudit scan", "-q")
-        options = webdriver.ChromeOptions()
-        options.binary_location = shutil.which("chromium") or "chromium"
-        for flag in [*FLAGS, f"--user-data-dir={work / 'profile'}"]:
-            options.add_argument(flag)
-        driver = webdriver.Chrome(
-            options=options, service=Service(shutil.which("chromedriver") or "chromedriver")
+        paths = chromium_paths()
+        if paths is None:
+            sys.exit(f"headless Chromium not found: {INSTALL}")
+        driver = start_chromium(
+            paths, str(work / "profile"), window="1280,1500", extra=("--hide-scrollbars",)
         )
         try:
             driver.get(page.as_uri())

@@ -16,41 +16,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from benchmarks._browser import INSTALL, chromium_paths, start_chromium
 from tests.conftest import FIXTURES, run_cli
-
-INSTALL = "apt-get install -y chromium chromium-driver; pip install selenium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1280,1600",
-]
-
-
-def _binary(*names: str) -> str | None:
-    return next((path for name in names if (path := shutil.which(name))), None)
 
 
 @pytest.fixture(scope="module")
 def browser():
-    webdriver = pytest.importorskip("selenium.webdriver", reason=f"selenium not installed: {INSTALL}")
-    chromium = _binary("chromium", "chromium-browser", "google-chrome")
-    driver_path = _binary("chromedriver")
-    if chromium is None or driver_path is None:
+    pytest.importorskip("selenium.webdriver", reason=f"selenium not installed: {INSTALL}")
+    paths = chromium_paths()
+    if paths is None:
         pytest.skip(f"headless Chromium not found: {INSTALL}")
-    from selenium.webdriver.chrome.service import Service
-
     profile = tempfile.mkdtemp(prefix="labelaudit-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in [*FLAGS, f"--user-data-dir={profile}"]:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(driver_path))
+    driver = start_chromium(paths, profile)
     driver.set_page_load_timeout(60)
     try:
         yield driver
