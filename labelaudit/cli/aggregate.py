@@ -11,7 +11,7 @@ import time
 import typer
 
 from labelaudit.cli.errors import handle_errors
-from labelaudit.core.aggregate_methods import METHOD_HELP, METHODS
+from labelaudit.core.aggregate_methods import METHOD_HELP
 
 _METHOD_HELP = "; ".join(f"{name}: {text}" for name, text in METHOD_HELP.items())
 
@@ -189,8 +189,6 @@ def aggregate(
         prior_smoothing=1.0,
         has_probs=probs is not None,
     )
-    if method not in METHODS:  # pragma: no cover - check_parameters refuses it first
-        raise UsageError(f"--method must be one of {', '.join(METHODS)}")
     if next_out is not None and next_n == 0:
         raise UsageError("--next-out needs --next N")
     if show_cols is not None and html_path is None:

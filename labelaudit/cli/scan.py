@@ -377,14 +377,13 @@ def scan(
             result,
             top=20 if top is None else top,
             output=output,
-            sort=sort,
             issues_only=issues_only,
             started=started,
         )
     finish_gate(gate, command="scan", quiet=quiet, github=github, junit=junit, source=data, started=started)
 
 
-def _print(result, *, top: int, output: str | None, sort: str, issues_only: bool, started: float) -> None:
+def _print(result, *, top: int, output: str | None, issues_only: bool, started: float) -> None:
     from labelaudit.cli.console import stderr_console
     from labelaudit.report.table import issues_table, print_scan_summary
 
@@ -399,7 +398,7 @@ def _print(result, *, top: int, output: str | None, sort: str, issues_only: bool
         )
     print_scan_summary(console, result.summary)
     if output is not None and output != "-":
-        rows = len(result.rows(sort=sort, issues_only=issues_only))
+        rows = result.num_issues if issues_only else len(result.report)  # the order does not change the count
         console.print(
             f"report: {output} ({rows} rows)   [{time.perf_counter() - started:.1f}s]", markup=False
         )
