@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from labelaudit.errors import InputFileError
-from labelaudit.io.columns import label_mode, match_columns, require_column
+from labelaudit.errors import ColumnError, InputFileError
+from labelaudit.io.columns import encode_labels, label_mode, match_columns, require_column
 from labelaudit.io.readers import check_file, unreadable
 
 
@@ -73,16 +73,13 @@ def read_parquet_scan(
     if labels_column.null_count:
         return None
     encoded = pc.dictionary_encode(labels_column).combine_chunks()
-    dictionary = [str(v).strip() for v in encoded.dictionary.to_pylist()]
-    mode = label_mode(False, set(dictionary), class_names, path, label_col)
-    if mode == "name":
-        lookup = {name: i for i, name in enumerate(class_names)}
-        mapping = np.array([lookup.get(v, -1) for v in dictionary], dtype=np.int64)
-    else:
-        mapping = np.array([int(v) if len(v) < 19 else -1 for v in dictionary], dtype=np.int64)
-        mapping[(mapping < 0) | (mapping >= k)] = -1
-    if (mapping < 0).any():
-        return None
+    # the K distinct labels go through the same rules as a whole column (encode_labels); the rows follow
+    dictionary = pd.Series(encoded.dictionary.to_pylist(), dtype=object)
+    mode = label_mode(False, set(dictionary.astype(str).str.strip()), class_names, path, label_col)
+    try:
+        mapping, _ = encode_labels(dictionary, class_names, path, label_col, mode=mode)
+    except ColumnError:
+        return None  # the general path names the row
     labels = mapping[encoded.indices.to_numpy(zero_copy_only=False)]
     ids = None
     if id_col is not None:
